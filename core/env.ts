@@ -9,11 +9,41 @@ export const EnvNames = {
   artifactsBucket: 'GRECO_ARTIFACTS_BUCKET',
   /** Prefix of every managed data-plane function name: `<prefix>-<workspace>-<name>`. */
   managedPrefix: 'GRECO_MANAGED_PREFIX',
+  /**
+   * Name of the JWT claim that carries the caller's workspace id.
+   * Unset: {@link defaultWorkspaceClaim} (the Cognito custom attribute).
+   */
+  workspaceClaim: 'GRECO_WORKSPACE_CLAIM',
+  /**
+   * Name of the JWT claim that carries the caller's roles (viewer, editor, approver, operator).
+   * Unset: {@link defaultRolesClaim} (Cognito user-pool groups).
+   */
+  rolesClaim: 'GRECO_ROLES_CLAIM',
+  /** Issuer (`iss`) of accepted JWTs; read by functions that verify tokens themselves (the hot path). */
+  jwtIssuer: 'GRECO_JWT_ISSUER',
+  /** Accepted JWT audiences (`aud` or `client_id`), comma-separated; with {@link EnvNames.jwtIssuer}. */
+  jwtAudience: 'GRECO_JWT_AUDIENCE',
+  /** URL of the issuer's JSON Web Key Set. Unset: `<issuer>/.well-known/jwks.json`. */
+  jwksUrl: 'GRECO_JWKS_URL',
+  /** Name of the EventBridge bus greco publishes to. Unset: `greco`. */
+  eventBusName: 'GRECO_EVENT_BUS_NAME',
 } as const;
+
+/** The workspace claim when {@link EnvNames.workspaceClaim} is unset: Cognito's custom attribute. */
+export const defaultWorkspaceClaim = 'custom:workspace';
+
+/** The roles claim when {@link EnvNames.rolesClaim} is unset: Cognito's group list. */
+export const defaultRolesClaim = 'cognito:groups';
 
 /** Reads a required environment variable. @throws Error naming the variable when it is unset or empty. */
 export function requireEnv(name: string, env: NodeJS.ProcessEnv = process.env): string {
   const value = env[name];
   if (value === undefined || value === '') throw new Error(`environment variable ${name} is not set`);
   return value;
+}
+
+/** Reads an optional environment variable, `fallback` when it is unset or empty. */
+export function optionalEnv(name: string, fallback: string, env: NodeJS.ProcessEnv = process.env): string {
+  const value = env[name];
+  return value === undefined || value === '' ? fallback : value;
 }

@@ -143,18 +143,36 @@ export class PreconditionRequiredError extends GrecoError {
   }
 }
 
-/** 413: the request body is larger than greco accepts. */
+/** 413: the request body is larger than greco accepts. `errors` names the field (e.g. `body`). */
 export class PayloadTooLargeError extends GrecoError {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, { status: 413, title: 'Payload too large', slug: 'payload-too-large' }, options);
+  constructor(message: string, options?: ErrorOptions, errors?: readonly FieldError[]) {
+    super(
+      message,
+      {
+        status: 413,
+        title: 'Payload too large',
+        slug: 'payload-too-large',
+        ...(errors === undefined ? {} : { extensions: { errors } }),
+      },
+      options,
+    );
     this.name = 'PayloadTooLargeError';
   }
 }
 
-/** 415: the body is not `application/json`. */
+/** 415: the body is not `application/json`. `errors` names the field (e.g. `headers.content-type`). */
 export class UnsupportedMediaTypeError extends GrecoError {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, { status: 415, title: 'Unsupported media type', slug: 'unsupported-media-type' }, options);
+  constructor(message: string, options?: ErrorOptions, errors?: readonly FieldError[]) {
+    super(
+      message,
+      {
+        status: 415,
+        title: 'Unsupported media type',
+        slug: 'unsupported-media-type',
+        ...(errors === undefined ? {} : { extensions: { errors } }),
+      },
+      options,
+    );
     this.name = 'UnsupportedMediaTypeError';
   }
 }

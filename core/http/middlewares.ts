@@ -1,0 +1,187 @@
+/**
+ * greco's middy middlewares for the management API. Each is a factory `(opts = {})` merged
+ * over named defaults, returning only the hooks it uses; the state of one invocation lives on
+ * the Lambda context ({@link ApiContext}), never in the factory's closure.
+ *
+ * @module
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import type { MiddlewareObj, Request } from '@middy/core';
+import { type ClaimNames, callerFromClaims, claimNamesFromEnv, requireRole } from '../auth.ts';
+import {
+  GrecoError,
+  NotFoundError,
+  PayloadTooLargeError,
+  ServiceUnavailableError,
+  UnsupportedMediaTypeError,
+  ValidationError,
+} from '../errors.ts';
+import { problemResponse } from './responses.ts';
+import type { ApiContext, HttpEvent, HttpResponse, Routes } from './types.ts';
+
+type ApiMiddleware = MiddlewareObj<HttpEvent, HttpResponse, Error, ApiContext>;
+type ApiMiddyRequest = Request<HttpEvent, HttpResponse, Error, ApiContext>;
+
+/** The logger of the management handlers (Powertools: JSON lines, level from `POWERTOOLS_LOG_LEVEL`). */
+export const apiLogger = new Logger({ serviceName: 'greco-api' });
+
+/** Options of {@link problemJsonOnError}. */
+export interface ProblemJsonOnErrorOptions {
+  /** Where unexpected errors are logged. @default apiLogger */
+  readonly logger?: Pick<Logger, 'error' | 'warn'>;
+}
+
+const problemJsonOnErrorDefaults: Required<ProblemJsonOnErrorOptions> = { logger: apiLogger };
+
+/**
+ * Turns errors into RFC 9457 answers: a {@link GrecoError} answers with its status, its
+ * headers (e.g. `Retry-After`) and `application/problem+json`; middy's early timeout answers
+ * 503; anything else is logged and answers 500 without any internals.
+ */
+export function problemJsonOnError(opts: ProblemJsonOnErrorOptions = {}): ApiMiddleware {
+  const { logger } = { ...problemJsonOnErrorDefaults, ...opts };
+  const problemJsonOnErrorHook = (request: ApiMiddyRequest): void => {
+    if (request.response !== undefined && request.response !== null) return;
+    const { error, event } = request;
+    const instance = event?.rawPath;
+    const requestId = event?.requestContext?.requestId;
+    let problem: GrecoError;
+    if (error instanceof GrecoError) {
+      problem = error;
+      if (problem.status >= 500) logger.warn('request failed', { status: problem.status, error });
+    } else if (error?.name === 'TimeoutError') {
+      problem = new ServiceUnavailableError('the request ran out of time; nothing may have been changed', 1, {
+        cause: error,
+      });
+      logger.warn('request timed out', { error });
+    } else {
+      logger.error('unexpected error', { error: error ?? undefined, routeKey: event?.routeKey });
+      problem = new GrecoError('an unexpected error occurred; it has been logged', {
+        status: 500,
+        title: 'Internal server error',
+        slug: 'internal',
+      });
+    }
+    request.response = problemResponse(problem, instance, requestId);
+  };
+  return { onError: problemJsonOnErrorHook };
+}
+
+/** Options of {@link requestContext}. */
+export interface RequestContextOptions {
+  /** The route group: which role each route key needs. */
+  readonly routes: Routes;
+  /** Claims that carry the workspace and the roles. @default - from the environment (`claimNamesFromEnv()`) */
+  readonly claimNames?: ClaimNames;
+}
+
+/**
+ * Establishes who calls and whether they may: sets `context.requestId`
+ * (`requestContext.requestId`) and `context.caller` (from the verified JWT claims), then checks
+ * the role the route needs. Runs before the body is read, so a caller without the right role
+ * learns nothing about the body's validity.
+ *
+ * @throws NotFoundError (404) for a route key not in `routes`; UnauthorizedError (401) without
+ *   claims; ForbiddenError (403) without a workspace, without a role, or without this route's role
+ */
+export function requestContext(opts: RequestContextOptions): ApiMiddleware {
+  const { routes, claimNames = claimNamesFromEnv() } = opts;
+  const requestContextBefore = (request: ApiMiddyRequest): void => {
+    const { event, context } = request;
+    context.requestId = event.requestContext?.requestId ?? context.awsRequestId;
+    const route = Object.hasOwn(routes, event.routeKey) ? routes[event.routeKey] : undefined;
+    if (route === undefined) throw new NotFoundError(`there is no route ${event.routeKey}`);
+    context.caller = callerFromClaims(event.requestContext?.authorizer?.jwt?.claims, claimNames);
+    requireRole(context.caller, route.role);
+  };
+  return { before: requestContextBefore };
+}
+
+/** Options of {@link jsonBody}. */
+export interface JsonBodyOptions {
+  /**
+   * Largest body accepted, in bytes (after base64 decoding).
+   * @default 6291456 (6 MB: Lambda's quota for a synchronous invocation's request payload, so a
+   *   larger body could not reach the function in AWS either)
+   */
+  readonly maxBytes?: number;
+  /** Methods whose body is read; others' bodies are ignored. @default ['POST', 'PUT', 'PATCH'] */
+  readonly methods?: readonly string[];
+}
+
+const jsonBodyDefaults: Required<JsonBodyOptions> = {
+  maxBytes: 6 * 1024 * 1024,
+  methods: ['POST', 'PUT', 'PATCH'],
+};
+
+/**
+ * Parses a JSON request body into `context.jsonBody` (left `undefined` when there is none).
+ * Base64-encoded bodies (`isBase64Encoded`) are decoded first.
+ *
+ * @throws UnsupportedMediaTypeError (415) unless `content-type` is `application/json` (a
+ *   `charset=utf-8` parameter is fine); PayloadTooLargeError (413) over `maxBytes`;
+ *   ValidationError (400, field `body`) for malformed JSON or text that is not UTF-8
+ */
+export function jsonBody(opts: JsonBodyOptions = {}): ApiMiddleware {
+  const { maxBytes, methods } = { ...jsonBodyDefaults, ...opts };
+  const jsonBodyBefore = (request: ApiMiddyRequest): void => {
+    const { event, context } = request;
+    context.jsonBody = undefined;
+    const method = event.requestContext?.http?.method ?? event.routeKey.split(' ')[0] ?? '';
+    if (!methods.includes(method.toUpperCase())) return;
+    if (event.body === undefined || event.body === null || event.body === '') return;
+    const contentType = headerValue(event.headers, 'content-type');
+    if (!isJsonMediaType(contentType)) {
+      throw new UnsupportedMediaTypeError(
+        `the body must be application/json, got ${contentType === undefined ? 'no content-type' : JSON.stringify(contentType)}`,
+        undefined,
+        [{ field: 'headers.content-type', message: 'must be application/json' }],
+      );
+    }
+    const bytes = event.isBase64Encoded ? Buffer.from(event.body, 'base64') : Buffer.from(event.body, 'utf8');
+    if (bytes.byteLength > maxBytes) {
+      throw new PayloadTooLargeError(
+        `the body is ${bytes.byteLength} bytes; at most ${maxBytes} bytes are accepted`,
+        undefined,
+        [{ field: 'body', message: `must be at most ${maxBytes} bytes, got ${bytes.byteLength}` }],
+      );
+    }
+    let text: string;
+    try {
+      text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    } catch (error) {
+      throw new ValidationError([{ field: 'body', message: 'is not UTF-8 text' }], { cause: error });
+    }
+    try {
+      context.jsonBody = JSON.parse(text);
+    } catch (error) {
+      throw new ValidationError(
+        [{ field: 'body', message: `is not valid JSON: ${(error as Error).message}` }],
+        {
+          cause: error,
+        },
+      );
+    }
+  };
+  return { before: jsonBodyBefore };
+}
+
+/** A header's value by case-insensitive name (API Gateway lowercases them; tests may not). */
+export function headerValue(
+  headers: Readonly<Record<string, string | undefined>> | undefined,
+  name: string,
+): string | undefined {
+  if (headers === undefined) return undefined;
+  const direct = headers[name];
+  if (direct !== undefined) return direct;
+  const key = Object.keys(headers).find((k) => k.toLowerCase() === name);
+  return key === undefined ? undefined : headers[key];
+}
+
+/** `application/json`, with at most a `charset=utf-8` parameter (RFC 8259 §8.1: JSON is UTF-8). */
+function isJsonMediaType(contentType: string | undefined): boolean {
+  if (contentType === undefined) return false;
+  const [type, ...params] = contentType.split(';').map((part) => part.trim().toLowerCase());
+  if (type !== 'application/json') return false;
+  return params.every((param) => param === '' || /^charset="?utf-8"?$/.test(param));
+}

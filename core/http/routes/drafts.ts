@@ -1,0 +1,188 @@
+import type { ArtifactStore } from '../../artifacts.ts';
+import { ValidationError } from '../../errors.ts';
+import { planChanges } from '../../plan.ts';
+import { parseFunctionSpecInput, parseModelInput, type SpecContext } from '../../spec.ts';
+import type { ConfigStore } from '../../store/config-store.ts';
+import type { ChangeContext, DraftSummary } from '../../store/types.ts';
+import { formatETag, parseIfMatch, requireIfMatch } from '../etag.ts';
+import { pageOfFunctions } from '../paging.ts';
+import { emptyResponse, jsonResponse } from '../responses.ts';
+import { integerParam, requireBody } from '../router.ts';
+import type { ApiRequest, Routes } from '../types.ts';
+
+/** What the draft routes need. */
+export interface DraftsRoutesDeps {
+  readonly store: ConfigStore;
+  readonly artifacts: ArtifactStore;
+  /** Prefix of managed Lambda function names (`GRECO_MANAGED_PREFIX`), for the name-length rule. */
+  readonly managedPrefix: string;
+  /** Clock for runtime deprecation checks. @default - the system clock */
+  readonly now?: () => Date;
+}
+
+/**
+ * The draft routes. Reads need viewer, writes editor. Every write that targets an existing
+ * draft needs `If-Match` with the ETag read (`"<version>"`, or `*`): 428 without it, 412 when
+ * stale; `DELETE /v1/drafts/{id}` honours `If-Match` when sent.
+ *
+ * | route | answer |
+ * |---|---|
+ * | `POST /v1/drafts` (body optional: `{ functions: [...] }`) | 201, `Location`, `ETag`, the draft's metadata |
+ * | `GET /v1/drafts` | `{ drafts: [...] }` (metadata) |
+ * | `GET /v1/drafts/{id}?limit=&cursor=` | `ETag`, metadata + `functions` (+ `nextCursor`) |
+ * | `PUT /v1/drafts/{id}` (body `{ functions: [...] }`) | `ETag`, metadata |
+ * | `DELETE /v1/drafts/{id}` | 204 |
+ * | `PUT /v1/drafts/{id}/functions/{name}` (body: one function) | `ETag`, `{ draft, function, created }` |
+ * | `DELETE /v1/drafts/{id}/functions/{name}` | `ETag`, metadata |
+ * | `GET /v1/drafts/{id}/plan` | `ETag`, `{ draftId, draftVersion, baseEpoch, liveEpoch, changes, summary }` |
+ */
+export function draftsRoutes(deps: DraftsRoutesDeps): Routes {
+  const { store, artifacts } = deps;
+  const specContext = (request: ApiRequest): SpecContext => ({
+    managedPrefix: deps.managedPrefix,
+    workspace: request.caller.workspace,
+    now: deps.now?.() ?? new Date(),
+  });
+  const changeContext = (request: ApiRequest): ChangeContext => ({
+    actor: request.caller.actor,
+    requestId: request.requestId,
+  });
+  const draftId = (request: ApiRequest): string => request.params.id ?? '';
+  const withETag = (draft: DraftSummary): Record<string, string> => ({ etag: formatETag(draft.version) });
+
+  return {
+    'POST /v1/drafts': {
+      role: 'editor',
+      async handle(request) {
+        const ws = request.caller.workspace;
+        let draft: DraftSummary;
+        if (request.body === undefined) {
+          draft = await store.createDraft(ws, changeContext(request));
+        } else {
+          const inputs = parseModelInput(request.body, specContext(request));
+          const functions = await artifacts.resolveSpecs(inputs, (i) => `functions[${i}].`);
+          draft = await store.createDraft(ws, changeContext(request), functions);
+        }
+        return jsonResponse(201, draft, { location: `/v1/drafts/${draft.draftId}`, ...withETag(draft) });
+      },
+    },
+
+    'GET /v1/drafts': {
+      role: 'viewer',
+      async handle(request) {
+        return jsonResponse(200, { drafts: await store.listDrafts(request.caller.workspace) });
+      },
+    },
+
+    'GET /v1/drafts/{id}': {
+      role: 'viewer',
+      async handle(request) {
+        const limit = integerParam(request.query, 'limit', { min: 1, max: 5000 });
+        const { functions, ...draft } = await store.getDraft(request.caller.workspace, draftId(request));
+        const page = pageOfFunctions(functions, draft.version, { limit, cursor: request.query.cursor });
+        return jsonResponse(200, { ...draft, ...page }, withETag(draft));
+      },
+    },
+
+    'PUT /v1/drafts/{id}': {
+      role: 'editor',
+      async handle(request) {
+        const ws = request.caller.workspace;
+        const expected = requireIfMatch(request.headers);
+        const inputs = parseModelInput(requireBody(request), specContext(request));
+        await store.assertEditable(ws, draftId(request), expected);
+        const functions = await artifacts.resolveSpecs(inputs, (i) => `functions[${i}].`);
+        const draft = await store.replaceDraft(
+          ws,
+          draftId(request),
+          functions,
+          expected,
+          changeContext(request),
+        );
+        return jsonResponse(200, draft, withETag(draft));
+      },
+    },
+
+    'DELETE /v1/drafts/{id}': {
+      role: 'editor',
+      async handle(request) {
+        const expected = parseIfMatch(request.headers['if-match']);
+        await store.deleteDraft(request.caller.workspace, draftId(request), expected, changeContext(request));
+        return emptyResponse(204);
+      },
+    },
+
+    'PUT /v1/drafts/{id}/functions/{name}': {
+      role: 'editor',
+      async handle(request) {
+        const ws = request.caller.workspace;
+        const expected = requireIfMatch(request.headers);
+        const name = request.params.name ?? '';
+        const body = requireBody(request);
+        if (isObject(body) && body.name !== undefined && body.name !== name) {
+          throw new ValidationError([
+            {
+              field: 'name',
+              message: `must match the name in the path (${JSON.stringify(name)}), or be left out`,
+            },
+          ]);
+        }
+        const input = parseFunctionSpecInput(isObject(body) ? { ...body, name } : body, specContext(request));
+        await store.assertEditable(ws, draftId(request), expected);
+        const [spec] = await artifacts.resolveSpecs([input]);
+        if (spec === undefined) throw new Error('resolveSpecs returned no spec for one input');
+        const { draft, created } = await store.putDraftFunction(
+          ws,
+          draftId(request),
+          spec,
+          expected,
+          changeContext(request),
+        );
+        return jsonResponse(200, { draft, function: spec, created }, withETag(draft));
+      },
+    },
+
+    'DELETE /v1/drafts/{id}/functions/{name}': {
+      role: 'editor',
+      async handle(request) {
+        const expected = requireIfMatch(request.headers);
+        const draft = await store.deleteDraftFunction(
+          request.caller.workspace,
+          draftId(request),
+          request.params.name ?? '',
+          expected,
+          changeContext(request),
+        );
+        return jsonResponse(200, draft, withETag(draft));
+      },
+    },
+
+    'GET /v1/drafts/{id}/plan': {
+      role: 'viewer',
+      async handle(request) {
+        const ws = request.caller.workspace;
+        const [draft, live] = await Promise.all([
+          store.getDraft(ws, draftId(request)),
+          store.getLiveModel(ws),
+        ]);
+        const plan = planChanges(live.functions, draft.functions);
+        return jsonResponse(
+          200,
+          {
+            draftId: draft.draftId,
+            draftVersion: draft.version,
+            baseEpoch: draft.baseEpoch,
+            liveEpoch: live.epoch,
+            changes: plan.changes,
+            summary: plan.summary,
+          },
+          withETag(draft),
+        );
+      },
+    },
+  };
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

@@ -1,0 +1,39 @@
+import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
+
+/**
+ * Timeouts and retries of the config-table client. A table that does not answer must give a
+ * 503 well within the handler's timeout (API Gateway HTTP APIs wait 30 s at most for an
+ * integration), so every call is bounded: connect within {@link StoreClientLimits.connectionTimeoutMs},
+ * answer within {@link StoreClientLimits.requestTimeoutMs}, at most
+ * {@link StoreClientLimits.maxAttempts} attempts with the SDK's standard backoff.
+ * Worst case per call: 3 × (1 s + 3 s) plus backoff, about 13 s.
+ */
+export const StoreClientLimits = {
+  /** TCP connect timeout, in milliseconds. */
+  connectionTimeoutMs: 1_000,
+  /** Time for a whole request/response once connected, in milliseconds. */
+  requestTimeoutMs: 3_000,
+  /** Attempts per call, the first included (SDK standard retry mode). */
+  maxAttempts: 3,
+} as const;
+
+/**
+ * Builds the DynamoDB client of the config table, with bounded timeouts and retries
+ * ({@link StoreClientLimits}). The endpoint comes from the SDK's own configuration
+ * (`AWS_ENDPOINT_URL_DYNAMODB` in the local cloud); `overrides` win over the defaults.
+ *
+ * @example
+ * const client = createConfigTableClient();
+ * const store = new ConfigStore({ client, tableName: requireEnv(EnvNames.configTable) });
+ */
+export function createConfigTableClient(overrides: DynamoDBClientConfig = {}): DynamoDBClient {
+  return new DynamoDBClient({
+    maxAttempts: StoreClientLimits.maxAttempts,
+    retryMode: 'standard',
+    requestHandler: {
+      connectionTimeout: StoreClientLimits.connectionTimeoutMs,
+      requestTimeout: StoreClientLimits.requestTimeoutMs,
+    },
+    ...overrides,
+  });
+}

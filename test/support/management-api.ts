@@ -1,0 +1,155 @@
+import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { CreateBucketCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { inject, vi } from 'vitest';
+import { ArtifactStore } from '../../core/artifacts.ts';
+import { EnvNames } from '../../core/env.ts';
+import type { HttpEvent, HttpResponse } from '../../core/http/types.ts';
+import { ConfigStore } from '../../core/store/config-store.ts';
+import { createConfigTable, deleteConfigTable } from '../../core/store/table.ts';
+import { localCredentials, localRegion } from '../../local/net.ts';
+import { startS3Emulator } from '../../local/s3.ts';
+import { type HttpApiEventInit, httpApiEvent, lambdaContext } from './http-api-event.ts';
+
+/** A handler's answer, with the body parsed when it is JSON. */
+export interface ApiAnswer {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  // biome-ignore lint/suspicious/noExplicitAny: tests read answer bodies freely
+  readonly body: any;
+}
+
+type Handler = (event: HttpEvent, context: ReturnType<typeof lambdaContext>) => Promise<HttpResponse>;
+
+/** The three management handlers, wired to a fresh table and bucket on the local services. */
+export interface ManagementApiHarness {
+  readonly tableName: string;
+  readonly bucket: string;
+  readonly dynamodbEndpoint: string;
+  readonly s3Endpoint: string;
+  /** A client of the same DynamoDB Local, for seeding and inspection. */
+  readonly dynamodb: DynamoDBClient;
+  readonly s3: S3Client;
+  /** A store on the same table, e.g. to seed live models with `setLiveModel`. */
+  readonly store: ConfigStore;
+  readonly artifacts: ArtifactStore;
+  /** Calls the handler that owns the route, as API Gateway would. */
+  call(init: HttpApiEventInit): Promise<ApiAnswer>;
+  /** Every item of the table, sorted: compare two of these to prove nothing was written. */
+  scanTable(): Promise<string[]>;
+  /** Every object key in the artifacts bucket, sorted. */
+  listArtifacts(): Promise<string[]>;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts what the management handlers need (a new table on the run's DynamoDB Local, an S3
+ * emulator with a bucket), points the handlers' environment at them and imports the real
+ * handler modules fresh. Call from `beforeAll`; `close()` in `afterAll` drops the table and
+ * stops the emulator.
+ */
+export async function startManagementApi(): Promise<ManagementApiHarness> {
+  const dynamodbEndpoint = inject('dynamodbEndpoint');
+  const s3Emulator = await startS3Emulator();
+  const suffix = crypto.randomUUID().slice(0, 8);
+  const tableName = `greco-test-${suffix}`;
+  const bucket = `greco-artifacts-${suffix}`;
+  const dynamodb = new DynamoDBClient({
+    endpoint: dynamodbEndpoint,
+    region: localRegion,
+    credentials: localCredentials,
+  });
+  const s3 = new S3Client({
+    endpoint: s3Emulator.endpoint,
+    region: localRegion,
+    credentials: localCredentials,
+    forcePathStyle: true,
+  });
+  await createConfigTable(dynamodb, tableName);
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+
+  Object.assign(process.env, {
+    [EnvNames.configTable]: tableName,
+    [EnvNames.artifactsBucket]: bucket,
+    [EnvNames.managedPrefix]: 'greco',
+    AWS_ENDPOINT_URL_DYNAMODB: dynamodbEndpoint,
+    AWS_ENDPOINT_URL_S3: s3Emulator.endpoint,
+    AWS_REGION: localRegion,
+    AWS_ACCESS_KEY_ID: localCredentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: localCredentials.secretAccessKey,
+    POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'ERROR',
+  });
+  vi.resetModules();
+  const handlers = {
+    functions: (await import('../../lambdas/functions-api/index.ts')).handler as unknown as Handler,
+    drafts: (await import('../../lambdas/drafts-api/index.ts')).handler as unknown as Handler,
+    audit: (await import('../../lambdas/audit-api/index.ts')).handler as unknown as Handler,
+  };
+
+  return {
+    tableName,
+    bucket,
+    dynamodbEndpoint,
+    s3Endpoint: s3Emulator.endpoint,
+    dynamodb,
+    s3,
+    store: new ConfigStore({ client: dynamodb, tableName }),
+    artifacts: new ArtifactStore({ client: s3, bucket }),
+    async call(init) {
+      const path = init.routeKey.split(' ')[1] ?? '';
+      const handler = path.startsWith('/v1/functions')
+        ? handlers.functions
+        : path.startsWith('/v1/audit')
+          ? handlers.audit
+          : handlers.drafts;
+      return answerOf(await handler(httpApiEvent(init), lambdaContext()));
+    },
+    async scanTable() {
+      const items: string[] = [];
+      let ExclusiveStartKey: Record<string, never> | undefined;
+      do {
+        const page = await dynamodb.send(
+          new ScanCommand({ TableName: tableName, ConsistentRead: true, ExclusiveStartKey }),
+        );
+        for (const item of page.Items ?? []) items.push(JSON.stringify(sortKeys(item)));
+        ExclusiveStartKey = page.LastEvaluatedKey as Record<string, never> | undefined;
+      } while (ExclusiveStartKey !== undefined);
+      return items.sort();
+    },
+    async listArtifacts() {
+      const keys: string[] = [];
+      let ContinuationToken: string | undefined;
+      do {
+        const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, ContinuationToken }));
+        for (const object of page.Contents ?? []) if (object.Key !== undefined) keys.push(object.Key);
+        ContinuationToken = page.NextContinuationToken;
+      } while (ContinuationToken !== undefined);
+      return keys.sort();
+    },
+    async close() {
+      await deleteConfigTable(dynamodb, tableName);
+      dynamodb.destroy();
+      s3.destroy();
+      await s3Emulator.close();
+    },
+  };
+}
+
+/** A structured handler result as a test reads it. */
+export function answerOf(response: HttpResponse): ApiAnswer {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(response.headers ?? {}))
+    headers[name.toLowerCase()] = String(value);
+  const text = response.body ?? '';
+  const isJson = /json/.test(headers['content-type'] ?? '') && text !== '';
+  return { status: response.statusCode, headers, body: isJson ? JSON.parse(text) : text };
+}
+
+function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (typeof value !== 'object' || value === null) return value;
+  return Object.fromEntries(
+    Object.entries(value)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([k, v]) => [k, sortKeys(v)]),
+  );
+}
