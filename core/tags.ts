@@ -31,7 +31,9 @@ export const unreservedTagValue = 'none';
  * @returns the number of reserved concurrent executions, `undefined` for unreserved, or `null`
  *   when the tag is missing or malformed (the function was not committed by greco)
  */
-export function configuredConcurrencyFromTags(tags: Readonly<Record<string, string>>): number | undefined | null {
+export function configuredConcurrencyFromTags(
+  tags: Readonly<Record<string, string>>,
+): number | undefined | null {
   const value = tags[GrecoTags.reservedConcurrency];
   if (value === undefined) return null;
   if (value === unreservedTagValue) return undefined;
