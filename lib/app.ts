@@ -1,13 +1,18 @@
 import type { App } from 'aws-cdk-lib';
 import { ControlPlaneStack } from './control-plane-stack.ts';
+import { DataPlaneControllerStack } from './data-plane-controller-stack.ts';
 import { addNagChecks } from './nag.ts';
 
 /** Construct id of the control-plane stack, and so its CloudFormation stack name: a contract. */
 export const controlPlaneStackId = 'GrecoControlPlane';
 
-/** The stacks of a greco app. The data-plane controller stack joins in a later part. */
+/** Construct id of the data-plane controller (hot path) stack: a contract. */
+export const dataPlaneControllerStackId = 'GrecoDataPlaneController';
+
+/** The stacks of a greco app. */
 export interface GrecoStacks {
   readonly controlPlane: ControlPlaneStack;
+  readonly dataPlaneController: DataPlaneControllerStack;
 }
 
 /**
@@ -23,7 +28,20 @@ export interface GrecoStacks {
 export function buildGrecoApp(app: App): GrecoStacks {
   addNagChecks(app);
   const controlPlane = new ControlPlaneStack(app, controlPlaneStackId, {
-    description: 'greco control plane: management API, config table, artifacts bucket',
+    description:
+      'greco control plane: management API, config table, buckets, deployment state machine, conductors, event bus',
   });
-  return { controlPlane };
+  const { config } = controlPlane;
+  // With an external issuer both stacks get plain values and stay independent. With the default
+  // Cognito pool the controller imports the pool's issuer and client id from the control plane
+  // (a CloudFormation export): set greco:jwtIssuer/greco:jwtAudience to decouple them fully.
+  const dataPlaneController = new DataPlaneControllerStack(app, dataPlaneControllerStackId, {
+    description: 'greco data-plane controller: the hot path that starts and suspends managed functions',
+    managedPrefix: config.managedPrefix,
+    jwtIssuer: controlPlane.auth.jwtIssuer,
+    jwtAudience: controlPlane.auth.jwtAudience,
+    workspaceClaim: config.workspaceClaim,
+    rolesClaim: config.rolesClaim,
+  });
+  return { controlPlane, dataPlaneController };
 }

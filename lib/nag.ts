@@ -42,3 +42,34 @@ function flatten(node: unknown): string {
   }
   return JSON.stringify(node);
 }
+
+/**
+ * Reasons of findings acknowledged on several resources. One finding id has one reason across the
+ * app (test/infra/nag.test.ts), so acknowledgements that recur use these.
+ */
+export const sharedNagReasons = {
+  /** `AwsSolutions-IAM5[Resource::*]`. */
+  wildcardResource:
+    'Resource "*" only for actions that support no resource-level permissions (Service Authorization Reference): ' +
+    'X-Ray PutTraceSegments/PutTelemetryRecords/GetSampling* of traced functions and state machines, CloudWatch Logs ' +
+    'vended-log delivery of the state machine, and lambda:GetAccountSettings of the Lambda conductor.',
+  /** `Serverless-LambdaDLQ` on functions that are never invoked asynchronously. */
+  synchronousInvocationOnly:
+    'Invoked synchronously only (API Gateway Lambda proxy, a function URL, or Step Functions lambda:invoke), which ' +
+    'handle errors themselves (HTTP error, Retry/Catch); a dead-letter queue only receives failed asynchronous ' +
+    'invocations, which never happen here.',
+  /** `AwsSolutions-IAM5[Resource::arn:...:function:<prefix>-*]`. */
+  managedFunctions:
+    'Managed data-plane functions are created at run time and named <prefix>-<workspace>-<name>: grants on them cover ' +
+    'the managed name prefix, the one boundary known at deploy time, and no other function (the Lambda conductor ' +
+    'manages them; the hot-path controller reads them and changes only their concurrency and greco:suspended tag).',
+  /** `AwsSolutions-IAM5[Resource::<artifacts bucket>/code/*]`. */
+  codeObjects:
+    'Code zips are keyed code/<sha256>.zip and the hash is known only at run time: grants on zips cover the code/ ' +
+    'prefix of the artifacts bucket and nothing else (drafts-api reads and writes them, the Lambda conductor reads them).',
+  /** `AwsSolutions-IAM5[Resource::<snapshots bucket>/*]`. */
+  snapshotObjects:
+    'The snapshots bucket holds only epoch snapshots (snapshots/<workspace>/<epoch>.json) and markers ' +
+    '(markers/<workspace>.json) of every workspace, named at run time: the deployment steps read and write them, the ' +
+    'Lambda conductor reads them for the retention.',
+} as const;

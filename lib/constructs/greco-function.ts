@@ -4,6 +4,7 @@ import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { sharedNagReasons } from '../nag.ts';
 
 /** Memory of a greco function when not given, in MiB. Lambda allows 128..10240 (Lambda quotas, "Function memory allocation"). */
 export const defaultMemoryMiB = 512;
@@ -125,9 +126,7 @@ export class GrecoFunction extends Construct {
     // Tracing.ACTIVE adds xray:PutTraceSegments and xray:PutTelemetryRecords on "*" to this role.
     Validations.of(this.role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
-      reason:
-        'Only the X-Ray statement that Tracing.ACTIVE adds uses Resource "*": xray:PutTraceSegments and ' +
-        'xray:PutTelemetryRecords support no resource-level permissions (Service Authorization Reference, AWS X-Ray).',
+      reason: sharedNagReasons.wildcardResource,
     });
   }
 }
