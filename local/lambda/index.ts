@@ -44,6 +44,7 @@ import { asyncPayloadLimitBytes, type InvocationStats, Invoker, syncPayloadLimit
 import type { AccountScope } from './names.ts';
 import { TokenBucket } from './rate-limit.ts';
 import { FunctionRunner, type LogSink } from './runner.ts';
+import { S3CodeSource } from './s3-code.ts';
 import { FunctionStore, type Json } from './store.ts';
 import { parseJsonObject } from './validate.ts';
 
@@ -85,6 +86,12 @@ export interface LambdaEmulatorOptions {
    * Lambda's defined variables and below the function's own variables. @default - none
    */
   readonly functionEnvironment?: Readonly<Record<string, string>>;
+  /**
+   * S3 endpoint (the local S3 emulator) from which CreateFunction `Code.S3Bucket`/`S3Key` and
+   * UpdateFunctionCode `S3Bucket`/`S3Key` are read, as Lambda reads code from S3.
+   * @default - code from S3 is refused with InvalidParameterValueException
+   */
+  readonly s3Endpoint?: string;
   /** Where code zips are stored and unpacked. @default - a temporary folder, removed on close */
   readonly dataDir?: string;
   /** @default 'us-east-1' (local/net.ts localRegion) */
@@ -246,6 +253,8 @@ export async function startLambdaEmulator(
   const ownsDataDir = options.dataDir === undefined;
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'greco-lambda-'));
   const code = new CodeStore(dataDir);
+  const s3Code =
+    options.s3Endpoint === undefined ? undefined : new S3CodeSource(options.s3Endpoint, scope.region);
   let closing = false;
   let endpoint = '';
 
@@ -334,11 +343,19 @@ export async function startLambdaEmulator(
     const [name = '', second = ''] = params;
     const optional = (key: string): string | undefined => query.get(key) ?? undefined;
     switch (operation) {
-      case 'CreateFunction':
-        return {
-          status: 201,
-          body: store.createFunction(await json(req, 'CreateFunction', codeRequestLimitBytes)),
-        };
+      case 'CreateFunction': {
+        const input = await json(req, 'CreateFunction', codeRequestLimitBytes);
+        const codeInput = input.Code;
+        if (
+          s3Code !== undefined &&
+          typeof codeInput === 'object' &&
+          codeInput !== null &&
+          !Array.isArray(codeInput)
+        ) {
+          input.Code = await s3Code.inline(codeInput as Json);
+        }
+        return { status: 201, body: store.createFunction(input) };
+      }
       case 'ListFunctions':
         return {
           status: 200,
@@ -365,11 +382,13 @@ export async function startLambdaEmulator(
         return { status: 200, body: store.getFunctionConfiguration(name, optional('Qualifier')) };
       case 'UpdateFunctionConfiguration':
         return { status: 200, body: store.updateFunctionConfiguration(name, await json(req, operation)) };
-      case 'UpdateFunctionCode':
+      case 'UpdateFunctionCode': {
+        const input = await json(req, operation, codeRequestLimitBytes);
         return {
           status: 200,
-          body: store.updateFunctionCode(name, await json(req, operation, codeRequestLimitBytes)),
+          body: store.updateFunctionCode(name, s3Code === undefined ? input : await s3Code.inline(input)),
         };
+      }
       case 'PublishVersion':
         return { status: 201, body: store.publishVersion(name, await json(req, operation)) };
       case 'ListVersionsByFunction':
@@ -547,6 +566,7 @@ export async function startLambdaEmulator(
     endpoint = await listen(server, options.port ?? 0);
   } catch (error) {
     store.dispose();
+    s3Code?.destroy();
     if (ownsDataDir) rmSync(dataDir, { recursive: true, force: true });
     throw error;
   }
@@ -565,6 +585,7 @@ export async function startLambdaEmulator(
       closed ??= (async () => {
         closing = true;
         store.dispose();
+        s3Code?.destroy();
         await closeServer(server);
         const invocationsEnded = invoker.close();
         await runner.close();
