@@ -66,9 +66,15 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-4000);
   });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  // A spawn that fails (no java) emits 'error' and never 'exit': either ends the process's life.
+  const exited = new Promise<void>((resolve) => {
+    child.once('exit', () => resolve());
+    child.once('error', () => resolve());
+  });
+  const stopWaiting = new AbortController();
   const spawnError = new Promise<never>((_, reject) =>
-    child.once('error', (error: NodeJS.ErrnoException) =>
+    child.once('error', (error: NodeJS.ErrnoException) => {
+      stopWaiting.abort(error);
       reject(
         new DynamoDbLocalError(
           error.code === 'ENOENT'
@@ -76,8 +82,8 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
             : `DynamoDB Local could not start: ${error.message}`,
           { cause: error },
         ),
-      ),
-    ),
+      );
+    }),
   );
   const endpoint = `http://127.0.0.1:${port}`;
   const client = new DynamoDBClient({
@@ -108,7 +114,11 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
           await client.send(new ListTablesCommand({}));
           return true;
         },
-        { timeoutMs: options.startTimeoutMs ?? 30_000, what: `DynamoDB Local on ${endpoint}` },
+        {
+          timeoutMs: options.startTimeoutMs ?? 30_000,
+          what: `DynamoDB Local on ${endpoint}`,
+          signal: stopWaiting.signal,
+        },
       ),
     ]);
   } catch (error) {

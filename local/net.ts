@@ -37,15 +37,17 @@ export class WaitTimeoutError extends Error {
  *
  * @param options.timeoutMs deadline in milliseconds (default 10000)
  * @param options.intervalMs pause between attempts in milliseconds (default 50)
+ * @param options.signal stops waiting when aborted, rejecting with the signal's reason
  * @throws WaitTimeoutError naming `options.what` when the deadline passes
  */
 export async function waitFor<T>(
   check: () => Promise<T | undefined | false> | T | undefined | false,
-  options: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
+  options: { timeoutMs?: number; intervalMs?: number; what?: string; signal?: AbortSignal } = {},
 ): Promise<T> {
   const deadline = Date.now() + (options.timeoutMs ?? 10_000);
   let lastError: unknown;
   for (;;) {
+    options.signal?.throwIfAborted();
     try {
       const value = await check();
       if (value !== undefined && value !== false) return value as T;

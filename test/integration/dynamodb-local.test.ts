@@ -5,6 +5,7 @@ import {
   DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import { afterAll, describe, expect, inject, it } from 'vitest';
+import { DynamoDbLocalError, startDynamoDbLocal } from '../../local/dynamodb.ts';
 import { localCredentials, localRegion } from '../../local/net.ts';
 
 describe('DynamoDB Local from the test run', () => {
@@ -28,5 +29,17 @@ describe('DynamoDB Local from the test run', () => {
     const { Table } = await client.send(new DescribeTableCommand({ TableName }));
     expect(Table?.TableStatus).toBe('ACTIVE');
     await client.send(new DeleteTableCommand({ TableName }));
+  });
+
+  it('refuses to start without java, saying what to install', async () => {
+    const path = process.env.PATH;
+    process.env.PATH = '/nonexistent';
+    try {
+      const attempt = startDynamoDbLocal({ startTimeoutMs: 60_000 });
+      await expect(attempt).rejects.toBeInstanceOf(DynamoDbLocalError);
+      await expect(attempt).rejects.toThrow(/java was not found on PATH.*Java 17/);
+    } finally {
+      process.env.PATH = path;
+    }
   });
 });

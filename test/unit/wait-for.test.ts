@@ -23,4 +23,20 @@ describe('waitFor', () => {
       cause: failure,
     });
   });
+
+  it('stops at once when its signal is aborted, with the abort reason', async () => {
+    const controller = new AbortController();
+    const reason = new Error('the process died');
+    let calls = 0;
+    const attempt = waitFor(
+      () => {
+        calls += 1;
+        if (calls === 2) controller.abort(reason);
+        return undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 1, signal: controller.signal },
+    );
+    await expect(attempt).rejects.toBe(reason);
+    expect(calls).toBe(2);
+  });
 });
