@@ -116,7 +116,10 @@ function readJwtSource(node: Node): JwtSource {
     });
   }
   // API Gateway fetches `<issuer>/.well-known/openid-configuration` and accepts https issuers only.
-  if (url.protocol !== 'https:') {
+  // The one exception is a loopback issuer over http: the local cloud's issuer (local/oidc.ts),
+  // which only the local API Gateway emulator ever talks to.
+  const loopback = url.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
+  if (url.protocol !== 'https:' && !loopback) {
     throw new GrecoConfigError(ContextKeys.jwtIssuer, `must be an https URL, got ${JSON.stringify(issuer)}`);
   }
   if (audience.length > maxJwtAudiences) {

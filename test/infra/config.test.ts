@@ -33,6 +33,14 @@ describe('readGrecoConfig', () => {
     });
   });
 
+  it.each(['http://127.0.0.1:4706', 'http://localhost:4706'])(
+    'accepts the local cloud issuer %s: http on a loopback host only',
+    (issuer) => {
+      const config = configFrom({ [ContextKeys.jwtIssuer]: issuer, [ContextKeys.jwtAudience]: 'greco' });
+      expect(config.jwt).toEqual({ kind: 'external', issuer, audience: ['greco'] });
+    },
+  );
+
   it('reads an audience given as a JSON array in cdk.json', () => {
     const config = configFrom({
       [ContextKeys.jwtIssuer]: 'https://issuer.example.com',
