@@ -27,6 +27,19 @@ export const EnvNames = {
   jwksUrl: 'GRECO_JWKS_URL',
   /** Name of the EventBridge bus greco publishes to. Unset: `greco`. */
   eventBusName: 'GRECO_EVENT_BUS_NAME',
+  /**
+   * The conductor registry, a JSON array of `{ name, functionArn }` (`ConductorRegistration`),
+   * set by the CDK from `lib/conductors.ts`; read by the deployment steps.
+   */
+  conductors: 'GRECO_CONDUCTORS',
+  /** ARN of the deployment state machine (`deployment.asl.json`); read by the deployments API. */
+  deploymentStateMachineArn: 'GRECO_DEPLOYMENT_STATE_MACHINE_ARN',
+  /** Name of the S3 bucket that holds epoch snapshots and markers. */
+  snapshotsBucket: 'GRECO_SNAPSHOTS_BUCKET',
+  /** ARN of the execution role of data-plane functions: the only role the Lambda conductor may pass. */
+  dataPlaneRoleArn: 'GRECO_DATA_PLANE_ROLE_ARN',
+  /** The Lambda conductor's own Lambda API rate limit, in requests per second. Unset: 10. */
+  conductorRateLimit: 'GRECO_CONDUCTOR_RATE_LIMIT',
 } as const;
 
 /** The workspace claim when {@link EnvNames.workspaceClaim} is unset: Cognito's custom attribute. */

@@ -8,6 +8,7 @@ import { type GrecoConfig, readGrecoConfig } from './config.ts';
 import { ApiAuth } from './constructs/api-auth.ts';
 import { ArtifactsBucket } from './constructs/artifacts-bucket.ts';
 import { ConfigTable } from './constructs/config-table.ts';
+import { Deployments } from './constructs/deployments.ts';
 import type { GrecoFunction } from './constructs/greco-function.ts';
 import { ManagementApi, type ManagementHandlerName } from './constructs/management-api.ts';
 
@@ -17,6 +18,9 @@ export const ControlPlaneOutputs = {
   configTableName: 'ConfigTableName',
   artifactsBucketName: 'ArtifactsBucketName',
   jwtIssuer: 'JwtIssuer',
+  snapshotsBucketName: 'SnapshotsBucketName',
+  eventBusName: 'EventBusName',
+  deploymentStateMachineArn: 'DeploymentStateMachineArn',
   /** Only when the stack created the Cognito user pool. */
   userPoolId: 'UserPoolId',
   /** Only when the stack created the Cognito user pool. */
@@ -36,8 +40,9 @@ export interface ControlPlaneStackProps extends StackProps {
  * greco's control plane (management): the config table, the artifacts bucket, the JWT issuer
  * (a Cognito user pool unless an external issuer is configured) and the management HTTP API with
  * its handlers. Environment-agnostic: no account, region or physical name is fixed, so one
- * template deploys anywhere. Later parts add the deployment state machine, the conductor and the
- * event bus here, as constructs under lib/constructs/.
+ * template deploys anywhere (the one physical name is the event bus `greco`, named by the design).
+ * Deployments (lib/constructs/deployments.ts) add the state machine, the conductors, the event bus
+ * and the snapshots bucket.
  */
 export class ControlPlaneStack extends Stack {
   readonly config: GrecoConfig;
@@ -45,6 +50,8 @@ export class ControlPlaneStack extends Stack {
   readonly artifacts: ArtifactsBucket;
   readonly auth: ApiAuth;
   readonly managementApi: ManagementApi;
+  /** The deployment state machine, conductors, event bus and snapshots bucket. */
+  readonly deployments: Deployments;
   /** The DynamoDB config table (`configTable.table`). */
   readonly table: Table;
   /** The artifacts bucket for code zips (`artifacts.bucket`). */
@@ -66,6 +73,14 @@ export class ControlPlaneStack extends Stack {
     this.artifacts = new ArtifactsBucket(this, 'Artifacts');
     this.artifactsBucket = this.artifacts.bucket;
     this.auth = new ApiAuth(this, 'Auth', { jwt: this.config.jwt });
+    this.deployments = new Deployments(this, 'Deployments', {
+      table: this.table,
+      artifactsBucket: this.artifactsBucket,
+      accessLogsBucket: this.artifacts.accessLogsBucket,
+      managedPrefix: this.config.managedPrefix,
+      workspaceClaim: this.config.workspaceClaim,
+      rolesClaim: this.config.rolesClaim,
+    });
     this.managementApi = new ManagementApi(this, 'ManagementApi', {
       table: this.table,
       artifactsBucket: this.artifactsBucket,
@@ -74,6 +89,7 @@ export class ControlPlaneStack extends Stack {
       managedPrefix: this.config.managedPrefix,
       workspaceClaim: this.config.workspaceClaim,
       rolesClaim: this.config.rolesClaim,
+      deploymentsApi: this.deployments.apiFunction,
     });
     this.api = this.managementApi.httpApi;
     this.functions = this.managementApi.functions;
@@ -84,6 +100,13 @@ export class ControlPlaneStack extends Stack {
     });
     new CfnOutput(this, ControlPlaneOutputs.configTableName, { value: this.table.tableName });
     new CfnOutput(this, ControlPlaneOutputs.artifactsBucketName, { value: this.artifactsBucket.bucketName });
+    new CfnOutput(this, ControlPlaneOutputs.snapshotsBucketName, {
+      value: this.deployments.snapshotsBucket.bucketName,
+    });
+    new CfnOutput(this, ControlPlaneOutputs.eventBusName, { value: this.deployments.eventBus.eventBusName });
+    new CfnOutput(this, ControlPlaneOutputs.deploymentStateMachineArn, {
+      value: this.deployments.stateMachine.stateMachineArn,
+    });
     new CfnOutput(this, ControlPlaneOutputs.jwtIssuer, {
       value: this.auth.jwtIssuer,
       description: 'Issuer (iss) of the JWTs the API accepts',

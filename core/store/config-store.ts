@@ -99,6 +99,8 @@ interface DraftHeadItem {
   readonly draftId: string;
   readonly version: number;
   readonly state: DraftState;
+  /** The deployment that froze or deployed the draft; absent while open. */
+  readonly deploymentId?: string;
   readonly baseSnapshotId?: string;
   /** True when the base snapshot was written for this draft (it is garbage once superseded). */
   readonly baseOwned: boolean;
@@ -128,7 +130,8 @@ interface WrittenSnapshot {
   readonly partition: string;
 }
 
-type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
+/** One item of a TransactWriteItems call (document-client shape), as the builders below return them. */
+export type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
 /**
  * greco's config store on one DynamoDB table: live models, drafts and the audit log of every
@@ -625,6 +628,145 @@ export class ConfigStore {
     return typeof lastSk === 'string' ? { records, nextCursor: encodeAuditCursor(lastSk) } : { records };
   }
 
+  // ---------------------------------------------------------------- deployments
+
+  /**
+   * The live head of `ws` without its functions: epoch 0 (no `snapshotId`) before any commit.
+   * One consistent read.
+   */
+  async getLiveHead(ws: string): Promise<{ epoch: number; snapshotId?: string; functionCount: number }> {
+    const head = await this.#getLiveHead(ws);
+    return head === undefined
+      ? { epoch: 0, functionCount: 0 }
+      : { epoch: head.epoch, snapshotId: head.snapshotId, functionCount: head.functionCount };
+  }
+
+  /**
+   * Writes `functions` into the snapshot partition `snapshotId` (batch writes, no head moves).
+   * Idempotent: the same id and functions write the same items, so a crashed writer may simply
+   * run again. Used by deployments, whose snapshot id is the deployment id; nothing references
+   * the partition until the deployment's epoch is written ({@link liveHeadItem}), and an aborted
+   * deployment marks it garbage ({@link snapshotGarbageItem}).
+   */
+  async writeSnapshotPartition(
+    ws: string,
+    snapshotId: string,
+    functions: readonly FunctionSpec[],
+  ): Promise<void> {
+    const partition = snapshotPk(ws, snapshotId);
+    const requests: BatchRequest[] = functions.map((spec) => ({
+      PutRequest: {
+        Item: { pk: partition, sk: functionSk(spec.name), name: spec.name, spec: JSON.stringify(spec) },
+      },
+    }));
+    await batchWriteAll(this.#doc, this.tableName, requests, this.#batchWrite);
+  }
+
+  /** The functions of snapshot partition `snapshotId`, sorted by name (consistent read, all pages). */
+  async readSnapshotPartition(ws: string, snapshotId: string): Promise<FunctionSpec[]> {
+    return specsOf(await this.#queryFunctions(snapshotPk(ws, snapshotId)));
+  }
+
+  /**
+   * Transaction item: freezes an open draft at `version` for `deploymentId` (state open →
+   * frozen). The draft's version does not change: freezing is not an edit of the model.
+   * Fails its condition when the draft is gone, not open, or not at `version`.
+   */
+  freezeDraftItem(ws: string, draftId: string, version: number, deploymentId: string): TransactItem {
+    return {
+      Update: {
+        TableName: this.tableName,
+        Key: { pk: workspacePk(ws), sk: draftSk(draftId) },
+        UpdateExpression: 'SET #s = :frozen, #d = :deployment',
+        ConditionExpression: '#v = :version AND #s = :open',
+        ExpressionAttributeNames: { '#s': 'state', '#d': 'deploymentId', '#v': 'version' },
+        ExpressionAttributeValues: {
+          ':frozen': 'frozen',
+          ':open': 'open',
+          ':deployment': deploymentId,
+          ':version': version,
+        },
+      },
+    };
+  }
+
+  /**
+   * Transaction item: ends a draft's deployment: frozen → `deployed` (committed; the draft
+   * stays tied to `deploymentId`) or → `open` (aborted or vetoed; edits are accepted again).
+   * Fails its condition unless the draft is frozen by `deploymentId`.
+   */
+  releaseDraftItem(ws: string, draftId: string, deploymentId: string, to: 'open' | 'deployed'): TransactItem {
+    return {
+      Update: {
+        TableName: this.tableName,
+        Key: { pk: workspacePk(ws), sk: draftSk(draftId) },
+        UpdateExpression: to === 'open' ? 'SET #s = :to REMOVE #d' : 'SET #s = :to',
+        ConditionExpression: '#s = :frozen AND #d = :deployment',
+        ExpressionAttributeNames: { '#s': 'state', '#d': 'deploymentId' },
+        ExpressionAttributeValues: { ':to': to, ':frozen': 'frozen', ':deployment': deploymentId },
+      },
+    };
+  }
+
+  /**
+   * Transaction item: moves the live head of `ws` to `epoch` and `snapshotId`, conditional on
+   * the live epoch being `epoch - 1` (no live head at all for epoch 1).
+   */
+  liveHeadItem(
+    ws: string,
+    head: { epoch: number; snapshotId: string; functionCount: number },
+    at: string,
+  ): TransactItem {
+    const item: LiveHeadItem = { ...head, updatedAt: at };
+    const expected = head.epoch - 1;
+    return {
+      Put: {
+        TableName: this.tableName,
+        Item: { pk: workspacePk(ws), sk: liveSk, ...item },
+        ...(expected === 0
+          ? { ConditionExpression: 'attribute_not_exists(pk)' }
+          : {
+              ConditionExpression: '#epoch = :expected',
+              ExpressionAttributeNames: { '#epoch': 'epoch' },
+              ExpressionAttributeValues: { ':expected': expected },
+            }),
+      },
+    };
+  }
+
+  /** Transaction item: marks snapshot partition `snapshotId` as garbage, for {@link collectGarbage}. */
+  snapshotGarbageItem(ws: string, snapshotId: string, at: string): TransactItem {
+    return this.#garbagePut(ws, snapshotPk(ws, snapshotId), at);
+  }
+
+  /** Transaction item: an append-only audit record of `ws` (it can never overwrite one). */
+  auditItem(
+    ws: string,
+    context: ChangeContext,
+    at: string,
+    entry: Pick<AuditRecord, 'action' | 'target' | 'detail'> & { draftId?: string },
+  ): TransactItem {
+    return this.#auditPut(ws, context, at, entry);
+  }
+
+  /**
+   * Runs one TransactWriteItems of items built by this store's builders (and the caller's own
+   * items on the same table). A condition failure calls `onCondition` for the error to throw
+   * (`undefined`: the transaction's effect is already there, nothing is thrown); concurrent
+   * transactions are retried a few times; an unavailable table throws ServiceUnavailableError.
+   */
+  async transactWrite(
+    items: readonly TransactItem[],
+    onCondition: () => Promise<Error | undefined>,
+  ): Promise<void> {
+    let failure: Error | undefined;
+    await this.#transact([...items], async () => {
+      failure = await onCondition();
+      return undefined;
+    });
+    if (failure !== undefined) throw failure;
+  }
+
   // ---------------------------------------------------------------- garbage
 
   /**
@@ -746,8 +888,13 @@ export class ConfigStore {
   /** Throws the error an edit of `head` at `expected` deserves, if any. */
   #checkEditable(head: DraftHeadItem, expected: ExpectedVersion): void {
     if (head.state !== 'open') {
-      throw new ConflictError(`draft ${head.draftId} is ${head.state} (being deployed) and cannot change`, {
+      const why =
+        head.state === 'deployed'
+          ? `deployed (by ${head.deploymentId ?? 'a deployment'}): create a new draft to change the model`
+          : `frozen (being deployed by ${head.deploymentId ?? 'a deployment'})`;
+      throw new ConflictError(`draft ${head.draftId} is ${why} and cannot change`, {
         state: head.state,
+        ...(head.deploymentId === undefined ? {} : { deploymentId: head.deploymentId }),
       });
     }
     if (!versionMatches(head.version, expected)) {
@@ -987,6 +1134,7 @@ function summaryOf(head: DraftHeadItem): DraftSummary {
     draftId: head.draftId,
     version: head.version,
     state: head.state,
+    ...(head.deploymentId === undefined ? {} : { deploymentId: head.deploymentId }),
     baseEpoch: head.baseEpoch,
     functionCount: head.functionCount,
     createdAt: head.createdAt,

@@ -20,8 +20,12 @@ export interface ChangeContext {
  */
 export type ExpectedVersion = number | readonly number[] | '*';
 
-/** A draft's lifecycle state: `open` accepts edits; `frozen` is being deployed and refuses them. */
-export type DraftState = 'open' | 'frozen';
+/**
+ * A draft's lifecycle state: `open` accepts edits; `frozen` is being deployed and refuses them;
+ * `deployed` became the live model (a committed deployment) and refuses them for good. An
+ * aborted or vetoed deployment turns a frozen draft back to `open`.
+ */
+export type DraftState = 'open' | 'frozen' | 'deployed';
 
 /** A draft's metadata (its head item), without its functions. */
 export interface DraftSummary {
@@ -29,6 +33,8 @@ export interface DraftSummary {
   /** +1 per change, from 1; the draft's ETag is `"<version>"`. */
   readonly version: number;
   readonly state: DraftState;
+  /** The deployment that froze (or deployed) the draft; absent while `open`. */
+  readonly deploymentId?: string;
   /** The live epoch the draft was based on when it was created (0: no deployment yet). */
   readonly baseEpoch: number;
   readonly functionCount: number;
@@ -61,7 +67,10 @@ export type AuditAction =
   | 'draft.delete'
   | 'draft.function.put'
   | 'draft.function.delete'
-  | 'live.set';
+  | 'live.set'
+  | 'deployment.start'
+  | 'deployment.commit'
+  | 'deployment.abort';
 
 /** One append-only audit record. */
 export interface AuditRecord {

@@ -10,12 +10,12 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { BucketGrants, type IBucket } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { EnvNames } from '../../core/env.ts';
-import { nagReference } from '../nag.ts';
+import { nagReference, sharedNagReasons } from '../nag.ts';
 import { codeKeyPrefix } from './artifacts-bucket.ts';
 import { GrecoFunction } from './greco-function.ts';
 
 /** The management handlers, one per route group: a folder under `lambdas/`. */
-export type ManagementHandlerName = 'functions-api' | 'drafts-api' | 'audit-api';
+export type ManagementHandlerName = 'functions-api' | 'drafts-api' | 'audit-api' | 'deployments-api';
 
 /** One route of the management API: `method path` is the HTTP API route key. */
 export interface ManagementRoute {
@@ -38,6 +38,9 @@ export const managementRoutes: readonly ManagementRoute[] = [
   { method: HttpMethod.DELETE, path: '/v1/drafts/{id}/functions/{name}', handler: 'drafts-api' },
   { method: HttpMethod.GET, path: '/v1/drafts/{id}/plan', handler: 'drafts-api' },
   { method: HttpMethod.GET, path: '/v1/audit', handler: 'audit-api' },
+  { method: HttpMethod.POST, path: '/v1/drafts/{id}/deployments', handler: 'deployments-api' },
+  { method: HttpMethod.GET, path: '/v1/deployments', handler: 'deployments-api' },
+  { method: HttpMethod.GET, path: '/v1/deployments/{id}', handler: 'deployments-api' },
 ];
 
 /**
@@ -84,6 +87,11 @@ export interface ManagementApiProps {
   readonly workspaceClaim: string;
   /** JWT claim carrying the roles, passed to handlers. */
   readonly rolesClaim: string;
+  /**
+   * The deployments API handler (lambdas/deployments-api), built with its state machine by the
+   * `Deployments` construct; this API routes `/v1/drafts/{id}/deployments` and `/v1/deployments` to it.
+   */
+  readonly deploymentsApi: GrecoFunction;
 }
 
 /**
@@ -133,13 +141,16 @@ export class ManagementApi extends Construct {
       description: 'greco management API: GET /v1/audit, the audit trail',
       environment: common,
     });
-    this.functions = { 'functions-api': functionsApi, 'drafts-api': draftsApi, 'audit-api': auditApi };
+    this.functions = {
+      'functions-api': functionsApi,
+      'drafts-api': draftsApi,
+      'audit-api': auditApi,
+      'deployments-api': props.deploymentsApi,
+    };
     for (const handler of Object.values(this.functions)) {
       Validations.of(handler.function).acknowledge({
         id: 'Serverless-LambdaDLQ',
-        reason:
-          'API Gateway invokes this handler synchronously (RequestResponse) and returns its error to the ' +
-          'HTTP caller; a dead-letter queue only receives failed asynchronous invocations, which never happen here.',
+        reason: sharedNagReasons.synchronousInvocationOnly,
       });
     }
 
@@ -161,9 +172,7 @@ export class ManagementApi extends Construct {
     });
     Validations.of(draftsApi.role).acknowledge({
       id: `AwsSolutions-IAM5[Resource::${nagReference(this, props.artifactsBucket.bucketArn)}/${codeObjects}]`,
-      reason:
-        'drafts-api reads and writes code zips, keyed code/<sha256>.zip: the hash is only known when a zip ' +
-        'is uploaded, so the grant covers the code/ prefix of the artifacts bucket and nothing else.',
+      reason: sharedNagReasons.codeObjects,
     });
 
     this.authorizer = new HttpJwtAuthorizer('JwtAuthorizer', props.jwtIssuer, {
@@ -191,6 +200,10 @@ export class ManagementApi extends Construct {
       'functions-api': new HttpLambdaIntegration('FunctionsApiIntegration', functionsApi.function),
       'drafts-api': new HttpLambdaIntegration('DraftsApiIntegration', draftsApi.function),
       'audit-api': new HttpLambdaIntegration('AuditApiIntegration', auditApi.function),
+      'deployments-api': new HttpLambdaIntegration(
+        'DeploymentsApiIntegration',
+        props.deploymentsApi.function,
+      ),
     } as const;
     for (const route of managementRoutes) {
       this.httpApi.addRoutes({
@@ -203,6 +216,6 @@ export class ManagementApi extends Construct {
 }
 
 /** Absolute path of a management handler's entry, `lambdas/<name>/index.ts`. */
-function handlerEntry(name: ManagementHandlerName): string {
+function handlerEntry(name: Exclude<ManagementHandlerName, 'deployments-api'>): string {
   return fileURLToPath(new URL(`../../lambdas/${name}/index.ts`, import.meta.url));
 }

@@ -24,7 +24,10 @@ beforeAll(() => {
   synthesized = synthesizeGreco();
   template = synthesized.template;
   tableId = onlyLogicalId(template, 'AWS::DynamoDB::Table');
-  bucketId = onlyLogicalId(template, 'AWS::S3::Bucket', { VersioningConfiguration: { Status: 'Enabled' } });
+  bucketId = onlyLogicalId(template, 'AWS::S3::Bucket', {
+    VersioningConfiguration: { Status: 'Enabled' },
+    LoggingConfiguration: { LogFilePrefix: 'artifacts/' },
+  });
 });
 
 afterAll(() => synthesized?.cleanup());
@@ -46,11 +49,14 @@ describe('the app', () => {
       types.filter((t) => t.startsWith('Custom::') || t === 'AWS::CloudFormation::CustomResource'),
     ).toEqual([]);
     // CDK's custom-resource providers (LogRetention, auto-delete objects, BucketDeployment) are Lambda
-    // functions of their own: the only functions are the three handlers.
+    // functions of their own: the only functions are greco's handlers.
     expect([...functionsByService(template).keys()].sort()).toEqual([
       'audit-api',
+      'deployment-steps',
+      'deployments-api',
       'drafts-api',
       'functions-api',
+      'lambda-conductor',
     ]);
   });
 
@@ -300,9 +306,9 @@ describe('artifacts bucket', () => {
     });
   });
 
-  it('keeps both buckets when the stack is deleted', () => {
+  it('keeps every bucket when the stack is deleted', () => {
     const buckets = Object.values(template.findResources('AWS::S3::Bucket')) as CfnResource[];
-    expect(buckets).toHaveLength(2);
+    expect(buckets).toHaveLength(3);
     for (const bucket of buckets) {
       expect(bucket.DeletionPolicy).toBe('Retain');
       expect(bucket.UpdateReplacePolicy).toBe('Retain');

@@ -59,13 +59,16 @@ describe('with an external JWT issuer', () => {
       'ApiUrl',
       'ArtifactsBucketName',
       'ConfigTableName',
+      'DeploymentStateMachineArn',
+      'EventBusName',
       'JwtIssuer',
+      'SnapshotsBucketName',
     ]);
   });
 
-  it('passes the managed prefix and claim names to every handler', () => {
-    const services = [...functionsByService(template).keys()];
-    expect(services).toHaveLength(3);
+  it('passes the managed prefix and claim names to every API handler', () => {
+    const services = [...functionsByService(template).keys()].filter((service) => service.endsWith('-api'));
+    expect(services).toHaveLength(4);
     for (const service of services) {
       expect(handlerFunction(template, service).environment).toMatchObject({
         [EnvNames.managedPrefix]: 'acme',
