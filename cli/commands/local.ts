@@ -1,0 +1,42 @@
+import { spawn } from 'node:child_process';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Command } from '../command.ts';
+
+const projectDir = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** `greco local`: runs the local cloud in the foreground, as `npm start` does. */
+export const local: Command = {
+  name: 'local',
+  summary: 'run the local cloud in the foreground (what npm start does)',
+  usage: `Usage: greco local [--persist] [--port-base N] [--work-dir DIR]
+
+Runs node local/main.ts with the same options (see docs/local-cloud.md) until Ctrl-C. Then, in
+another terminal: greco login --workspace demo, greco apply -f examples/fleet/greco.yaml.
+`,
+  async run(args, ctx) {
+    const child = spawn(process.execPath, [resolve(projectDir, 'local/main.ts'), ...args], {
+      cwd: projectDir,
+      stdio: 'inherit',
+    });
+    const forward = (signal: NodeJS.Signals) => () => child.kill(signal);
+    const onInt = forward('SIGINT');
+    const onTerm = forward('SIGTERM');
+    process.on('SIGINT', onInt);
+    process.on('SIGTERM', onTerm);
+    const onAbort = (): void => {
+      child.kill('SIGTERM');
+    };
+    ctx.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      return await new Promise<number>((resolvePromise, reject) => {
+        child.once('error', reject);
+        child.once('exit', (code, signal) => resolvePromise(code ?? (signal === null ? 1 : 0)));
+      });
+    } finally {
+      process.off('SIGINT', onInt);
+      process.off('SIGTERM', onTerm);
+      ctx.signal?.removeEventListener('abort', onAbort);
+    }
+  },
+};

@@ -1,0 +1,159 @@
+#!/usr/bin/env node
+/**
+ * The greco CLI: `greco <command> [options]`. Each command is a module under cli/commands;
+ * this file parses the global options, dispatches, and turns every failure into one line on
+ * stderr (`greco: ...`) and a non-zero exit code, plus the problem+json with `--verbose`.
+ * See docs/cli.md.
+ */
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { Command, CommandContext, Io } from './command.ts';
+import { apply } from './commands/apply.ts';
+import { deployments } from './commands/deployments.ts';
+import { events } from './commands/events.ts';
+import { functions } from './commands/functions.ts';
+import { start, suspend } from './commands/hotpath.ts';
+import { invoke } from './commands/invoke.ts';
+import { local } from './commands/local.ts';
+import { login } from './commands/login.ts';
+import { plan } from './commands/plan.ts';
+import { status } from './commands/status.ts';
+import { resolveWorkDir } from './context.ts';
+import { CliError } from './errors.ts';
+
+/** Every command, in the order `greco --help` lists them. */
+export const commands: readonly Command[] = [
+  local,
+  login,
+  plan,
+  apply,
+  status,
+  functions,
+  deployments,
+  invoke,
+  suspend,
+  start,
+  events,
+];
+
+const globalHelp = `Usage: greco <command> [options]
+
+greco manages a fleet of AWS Lambda functions described in greco.yaml: the local cloud or a
+deployed greco (docs/cli.md).
+
+Commands:
+${commands.map((c) => `  ${c.name.padEnd(12)} ${c.summary}`).join('\n')}
+
+Global options (any command):
+  --json            output for scripts (JSON)
+  --verbose         print the problem+json detail of errors
+  --work-dir DIR    where local.json, credentials.json and drafts.json are (default: the nearest .greco)
+  -h, --help        help (greco <command> --help for a command's)
+
+Start here:  greco local   (other terminal)  greco login --workspace demo
+             greco apply -f examples/fleet/greco.yaml   greco invoke greeter --payload '{"name":"Ada"}'
+`;
+
+/** What {@link runCli} runs with; everything defaults to the process's own. */
+export interface RunCliOptions {
+  readonly io?: Io;
+  readonly cwd?: string;
+  readonly env?: NodeJS.ProcessEnv;
+  readonly signal?: AbortSignal;
+  /** Interval between polls of a deployment, in milliseconds. @default 500 */
+  readonly pollIntervalMs?: number;
+}
+
+/**
+ * Runs one greco command line in-process and resolves to its exit code: 0 success, 1 failure,
+ * 2 usage error. Never throws: failures are written to `io.err` as one line.
+ *
+ * @param argv - the arguments after `greco`, e.g. `['plan', '-f', 'greco.yaml']`
+ * @example
+ * const code = await runCli(['functions', '--json'], { io: { out: (t) => (text += t), err: () => {} } });
+ */
+export async function runCli(argv: readonly string[], options: RunCliOptions = {}): Promise<number> {
+  const io: Io = options.io ?? { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) };
+  let json = false;
+  let verbose = false;
+  let help = false;
+  let workDirOption: string | undefined;
+  const rest: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (arg === '--') {
+      rest.push(...argv.slice(i));
+      break;
+    }
+    if (arg === '--json') json = true;
+    else if (arg === '--verbose') verbose = true;
+    else if (arg === '--help' || arg === '-h') help = true;
+    else if (arg === '--work-dir') workDirOption = argv[++i];
+    else if (arg.startsWith('--work-dir=')) workDirOption = arg.slice('--work-dir='.length);
+    else rest.push(arg);
+  }
+  const [name, ...args] = rest;
+  const command = commands.find((c) => c.name === name);
+  if (name === undefined || (command === undefined && help)) {
+    io.out(globalHelp);
+    return help ? 0 : 2;
+  }
+  if (command === undefined) {
+    io.err(
+      `greco: unknown command "${name}" (commands: ${commands.map((c) => c.name).join(', ')}; greco --help)\n`,
+    );
+    return 2;
+  }
+  if (help) {
+    io.out(command.usage);
+    return 0;
+  }
+  const cwd = options.cwd ?? process.cwd();
+  const env = options.env ?? process.env;
+  const ctx: CommandContext = {
+    io,
+    json,
+    verbose,
+    cwd,
+    env,
+    workDir: resolveWorkDir(command === local ? undefined : workDirOption, cwd, env),
+    ...(options.signal === undefined ? {} : { signal: options.signal }),
+    ...(options.pollIntervalMs === undefined ? {} : { pollIntervalMs: options.pollIntervalMs }),
+  };
+  try {
+    return await command.run(
+      command === local && workDirOption !== undefined ? [...args, '--work-dir', workDirOption] : args,
+      ctx,
+    );
+  } catch (error) {
+    if (error instanceof CliError) {
+      io.err(`greco: ${error.message}\n`);
+      if (verbose && error.problem !== undefined) io.err(`${JSON.stringify(error.problem, null, 2)}\n`);
+      else if (verbose && error.cause !== undefined)
+        io.err(`${String((error.cause as Error).stack ?? error.cause)}\n`);
+      return error.exitCode;
+    }
+    io.err(
+      `greco: ${name} failed unexpectedly: ${(error as Error).message ?? String(error)} (--verbose shows the stack)\n`,
+    );
+    if (verbose) io.err(`${(error as Error).stack ?? ''}\n`);
+    return 1;
+  }
+}
+
+function isMain(): boolean {
+  const entry = process.argv[1];
+  if (entry === undefined) return false;
+  try {
+    const self = fileURLToPath(import.meta.url);
+    return realpathSync(entry) === realpathSync(self);
+  } catch {
+    return false;
+  }
+}
+
+if (isMain()) {
+  const controller = new AbortController();
+  process.once('SIGINT', () => controller.abort());
+  process.exitCode = await runCli(process.argv.slice(2), { signal: controller.signal });
+}
