@@ -8,6 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Runtime } from '@aws-sdk/client-lambda';
+import { ReservedEnvironmentKeys } from '../../core/spec.ts';
 import {
   type CodeArtifact,
   type CodeStore,
@@ -49,31 +50,6 @@ export const tagsPerFunctionLimit = 50;
 
 /** Every value of the Lambda API's `Runtime` enum (from the SDK model). */
 const runtimeValues: readonly string[] = Object.values(Runtime);
-
-/**
- * Environment variable names Lambda reserves: a function may not set them (Lambda developer
- * guide, "Defined runtime environment variables").
- */
-export const reservedEnvironmentKeys: readonly string[] = [
-  '_HANDLER',
-  '_X_AMZN_TRACE_ID',
-  'AWS_DEFAULT_REGION',
-  'AWS_REGION',
-  'AWS_EXECUTION_ENV',
-  'AWS_LAMBDA_FUNCTION_NAME',
-  'AWS_LAMBDA_FUNCTION_MEMORY_SIZE',
-  'AWS_LAMBDA_FUNCTION_VERSION',
-  'AWS_LAMBDA_INITIALIZATION_TYPE',
-  'AWS_LAMBDA_LOG_GROUP_NAME',
-  'AWS_LAMBDA_LOG_STREAM_NAME',
-  'AWS_ACCESS_KEY',
-  'AWS_ACCESS_KEY_ID',
-  'AWS_SECRET_ACCESS_KEY',
-  'AWS_SESSION_TOKEN',
-  'AWS_LAMBDA_RUNTIME_API',
-  'LAMBDA_TASK_ROOT',
-  'LAMBDA_RUNTIME_DIR',
-];
 
 /** Immutable code and configuration: `$LATEST` at one moment, or a published version. */
 export interface FunctionSnapshot {
@@ -1069,7 +1045,7 @@ function checkEnvironment(variables: Record<string, string>, input: Input): Reco
       );
     }
   }
-  const reserved = Object.keys(variables).filter((key) => reservedEnvironmentKeys.includes(key));
+  const reserved = Object.keys(variables).filter((key) => ReservedEnvironmentKeys.has(key));
   if (reserved.length > 0) {
     throw invalidParameterValue(
       `Lambda was unable to configure your environment variables because the environment variables you have provided contains reserved keys that are currently not supported for modification. Reserved keys used in this request: ${reserved.join(', ')}`,
