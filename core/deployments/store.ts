@@ -17,6 +17,7 @@ import { ValidationError } from '../errors.ts';
 import { type BatchRequest, type BatchWriteOptions, batchWriteAll } from '../store/batch.ts';
 import type { TransactItem } from '../store/config-store.ts';
 import { translateUnavailable } from '../store/errors.ts';
+import { queryAllByPrefix } from '../store/query.ts';
 import {
   changeSk,
   changeSkPrefix,
@@ -299,20 +300,7 @@ export class DeploymentStore {
   }
 
   async #queryAll(pk: string, prefix: string): Promise<Record<string, unknown>[]> {
-    const items: Record<string, unknown>[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.#query({
-        TableName: this.tableName,
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-        ExpressionAttributeValues: { ':pk': pk, ':prefix': prefix },
-        ConsistentRead: true,
-        ExclusiveStartKey: startKey,
-      });
-      items.push(...(page.Items ?? []));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey !== undefined);
-    return items;
+    return queryAllByPrefix((input) => this.#query(input), this.tableName, pk, prefix);
   }
 }
 

@@ -38,6 +38,7 @@ import {
   snapshotPk,
   workspacePk,
 } from './keys.ts';
+import { queryAllByPrefix } from './query.ts';
 import type {
   Actor,
   AuditAction,
@@ -837,20 +838,7 @@ export class ConfigStore {
 
   /** Every item of a partition whose sort key starts with `prefix`, consistently read, all pages. */
   async #queryAll<T>(pk: string, prefix: string): Promise<T[]> {
-    const items: T[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.#query({
-        TableName: this.tableName,
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-        ExpressionAttributeValues: { ':pk': pk, ':prefix': prefix },
-        ConsistentRead: true,
-        ExclusiveStartKey: startKey,
-      });
-      items.push(...((page.Items ?? []) as T[]));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey !== undefined);
-    return items;
+    return queryAllByPrefix<T>((input) => this.#query(input), this.tableName, pk, prefix);
   }
 
   async #queryFunctions(pk: string): Promise<FunctionItem[]> {
