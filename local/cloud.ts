@@ -150,6 +150,9 @@ export interface LocalStack {
   >;
 }
 
+/** The emulators {@link LocalCloud.stopService} can stop. */
+export type StoppableService = Exclude<LocalService, 'api' | 'issuer'>;
+
 /** What {@link LocalCloud.mintToken} takes. */
 export interface MintTokenRequest {
   readonly workspace: string;
@@ -176,6 +179,13 @@ export interface LocalCloud {
     setFaults(faults: LambdaFaults): void;
     setControlPlaneRateLimit(requestsPerSecond: number): void;
   };
+  /**
+   * Stops one emulator for good (its port then refuses connections), leaving everything else
+   * running: for tests of what keeps working when a service is down, e.g. the hot path with the
+   * control plane's table (`'dynamodb'`) and state machine (`'stepfunctions'`) gone. There is no
+   * restart; {@link LocalCloud.close} still stops the rest. Stopping a stopped service does nothing.
+   */
+  stopService(service: StoppableService): Promise<void>;
   /** A signed token of the local issuer that the API accepts. */
   mintToken(request: MintTokenRequest): Promise<string>;
   /** Stops every server and child process it started (the DynamoDB JVM, function processes), then removes `local.json`. Safe to call twice. */
@@ -368,13 +378,21 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       AWS_DEFAULT_REGION: localRegion,
     };
 
+    // Each emulator's close, run at most once: by stopService or by close, whichever comes first.
+    const stopEmulator = new Map<StoppableService, () => Promise<void>>();
     // Everything below is independent: run it together (synth and the JVM are the slow parts).
     const startEmulator = async <T extends { endpoint: string; close(): Promise<void> }>(
-      service: Exclude<LocalService, 'api' | 'issuer'>,
+      service: StoppableService,
       start: () => Promise<T>,
     ): Promise<T> => {
       const { value, elapsedMs } = await timed(start);
-      closers.add(service, () => value.close());
+      let stopping: Promise<void> | undefined;
+      const stop = (): Promise<void> => {
+        stopping ??= value.close();
+        return stopping;
+      };
+      stopEmulator.set(service, stop);
+      closers.add(service, stop);
       progress({ step: 'emulator', service, endpoint: value.endpoint, elapsedMs });
       return value;
     };
@@ -571,6 +589,11 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
         setFaults: (faults) => lambdaEmulator.setFaults(faults),
         setControlPlaneRateLimit: (requestsPerSecond) =>
           lambdaEmulator.setControlPlaneRateLimit(requestsPerSecond),
+      },
+      async stopService(service) {
+        const stop = stopEmulator.get(service);
+        if (stop === undefined) throw new LocalDeployError(`no emulator named ${service} to stop`);
+        await stop();
       },
       mintToken,
       close() {

@@ -45,6 +45,8 @@ export interface HotPathDependencies {
   readonly managedPrefix: string;
   /** Time spent in Lambda API calls, logged per request. @default - not measured */
   readonly lambdaTimer?: ApiTimer;
+  /** Time spent publishing events (`PutEvents`, at most 300 ms), logged per request. @default - not measured */
+  readonly eventsTimer?: ApiTimer;
   /** Clock in milliseconds. @default performance.now */
   readonly now?: () => number;
 }
@@ -64,6 +66,7 @@ export async function handleHotPathRequest(
   const now = deps.now ?? performance.now.bind(performance);
   const started = now();
   deps.lambdaTimer?.reset();
+  deps.eventsTimer?.reset();
   const method = event.requestContext.http.method.toUpperCase();
   const path = event.rawPath;
   const requestId = event.requestContext.requestId;
@@ -106,6 +109,7 @@ export async function handleHotPathRequest(
     durationMs: round(now() - started),
     lambdaApiMs: deps.lambdaTimer === undefined ? undefined : round(deps.lambdaTimer.totalMs),
     lambdaApiCalls: deps.lambdaTimer?.calls,
+    eventsApiMs: deps.eventsTimer === undefined ? undefined : round(deps.eventsTimer.totalMs),
   });
   return result;
 }

@@ -27,6 +27,7 @@ const eventBridge = new EventBridgeClient({
   maxAttempts: 2,
   requestHandler: { connectionTimeout: 200, requestTimeout: 300 },
 });
+const eventsTimer = trackApiTime(eventBridge);
 
 const verifyToken = createTokenVerifier({
   issuer: config.jwtIssuer,
@@ -47,5 +48,6 @@ export async function handler(event: LambdaFunctionURLEvent): Promise<FunctionUr
     log,
     managedPrefix: config.managedPrefix,
     lambdaTimer,
+    eventsTimer,
   });
 }
