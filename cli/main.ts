@@ -50,8 +50,9 @@ Global options (any command):
   --work-dir DIR    where local.json, credentials.json and drafts.json are (default: the nearest .greco)
   -h, --help        help (greco <command> --help for a command's)
 
-Start here:  greco local   (other terminal)  greco login --workspace demo
-             greco apply -f examples/fleet/greco.yaml   greco invoke greeter --payload '{"name":"Ada"}'
+Start here:  greco local   (or npm start: logs you in as workspace demo and applies the example)
+             then, in another terminal:  greco invoke greeter --payload '{"name":"Ada"}'
+             greco apply -f examples/fleet/greco.yaml   (again after editing it or its code)
 `;
 
 /** What {@link runCli} runs with; everything defaults to the process's own. */

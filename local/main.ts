@@ -3,9 +3,13 @@
  * `npm start`: runs greco's local cloud in the foreground until Ctrl-C or SIGTERM.
  * See docs/local-cloud.md.
  */
+import { readFile } from 'node:fs/promises';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { runCli } from '../cli/main.ts';
 import {
   defaultPortBase,
+  defaultProjectDir,
   type LocalCloud,
   type LocalCloudProgress,
   portOffsets,
@@ -24,16 +28,29 @@ Options:
   --persist          keep DynamoDB tables and S3 objects under .greco/data (Lambda functions are re-created)
   --port-base N      use ports N (API) to N+6, and N+10.. for more HTTP endpoints (default ${defaultPortBase})
   --work-dir DIR     folder for cdk.out, local.json and data (default .greco)
+  --no-example       do not apply the example fleet (examples/fleet/greco.yaml) once ready
   --help             show this help
+
+Once ready, it logs the CLI in as workspace demo with every role (credentials.json in the work
+folder, as greco login --workspace demo does) and applies the example fleet with greco apply.
 `;
 
-function parse(argv: string[]): { persist: boolean; portBase: number; workDir: string | undefined } | 'help' {
+interface MainArgs {
+  readonly persist: boolean;
+  readonly portBase: number;
+  readonly workDir: string | undefined;
+  /** Apply examples/fleet/greco.yaml once ready (`--no-example` turns it off). */
+  readonly example: boolean;
+}
+
+function parse(argv: string[]): MainArgs | 'help' {
   const { values } = parseArgs({
     args: argv,
     options: {
       persist: { type: 'boolean', default: false },
       'port-base': { type: 'string' },
       'work-dir': { type: 'string' },
+      'no-example': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -45,7 +62,12 @@ function parse(argv: string[]): { persist: boolean; portBase: number; workDir: s
   if (!Number.isInteger(portBase) || portBase < 1024 || portBase > 65_515) {
     throw new Error(`--port-base must be an integer between 1024 and 65515, got ${JSON.stringify(raw)}`);
   }
-  return { persist: values.persist, portBase, workDir: values['work-dir'] };
+  return {
+    persist: values.persist,
+    portBase,
+    workDir: values['work-dir'],
+    example: !values['no-example'],
+  };
 }
 
 function seconds(ms: number): string {
@@ -83,8 +105,123 @@ function summary(cloud: LocalCloud): string {
   );
   lines.push(`    aws --endpoint-url ${cloud.endpoints.lambda} lambda list-functions`);
   if (cloud.stateFile !== undefined) lines.push('', `The same as JSON: ${cloud.stateFile}`);
-  lines.push('', 'Ctrl-C stops everything.');
   return lines.join('\n');
+}
+
+/** The workspace `npm start` logs the CLI in to and applies the example fleet in. */
+const exampleWorkspace = 'demo';
+
+/** The example fleet, relative to the project folder (where npm runs `npm start`). */
+const exampleFile = 'examples/fleet/greco.yaml';
+
+/** Lifetime of the token npm start stores: the local issuer's longest (24 h, local/oidc.ts). */
+const tokenLifetimeSeconds = 86_400;
+
+/** `<workDir>/credentials.json` holds a login to a deployed greco (`kind: 'aws'`), which npm start must not replace. */
+async function hasAwsLogin(workDir: string): Promise<boolean> {
+  try {
+    const stored = JSON.parse(await readFile(join(workDir, 'credentials.json'), 'utf8')) as {
+      kind?: unknown;
+    };
+    return stored.kind === 'aws';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Runs one greco CLI command in this process, as `npx greco` would (the same modules), with its
+ * output on this console: results and progress on stdout, its one-line error on stderr.
+ */
+async function greco(workDir: string, argv: readonly string[], signal: AbortSignal): Promise<number> {
+  const write = (text: string): void => {
+    if (signal.aborted) return; // stopping: what the command says now is only about being stopped
+    if (text.startsWith('greco: ')) process.stderr.write(text);
+    else process.stdout.write(text);
+  };
+  return runCli(['--work-dir', workDir, ...argv], {
+    io: { out: write, err: write },
+    cwd: defaultProjectDir,
+    env: process.env,
+    signal,
+  });
+}
+
+/**
+ * After ready: logs the CLI in for workspace demo (so `greco login` is not needed) and applies
+ * the example fleet through `greco apply`, then says what to try next. A failure is reported
+ * and the local cloud keeps running.
+ */
+async function applyExample(
+  workDir: string,
+  example: boolean,
+  persist: boolean,
+  signal: AbortSignal,
+): Promise<void> {
+  // From the project folder the CLI finds <project>/.greco by itself; another work folder is named.
+  const fromProject = relative(defaultProjectDir, workDir);
+  const workDirHint =
+    fromProject === '.greco'
+      ? ''
+      : ` --work-dir ${fromProject.startsWith('..') || isAbsolute(fromProject) ? workDir : fromProject}`;
+  const cli = `npx greco${workDirHint}`;
+  if (await hasAwsLogin(workDir)) {
+    console.log(
+      [
+        '',
+        `The CLI is logged in to a deployed greco (${join(workDir, 'credentials.json')}): left as it is${example ? ', and the example fleet not applied' : ''}.`,
+        `To use this local cloud: ${cli} login --workspace ${exampleWorkspace}${example ? `, then ${cli} apply -f ${exampleFile}` : ''}`,
+      ].join('\n'),
+    );
+    return;
+  }
+  console.log('');
+  const login = await greco(
+    workDir,
+    ['login', '--workspace', exampleWorkspace, '--expires-in', String(tokenLifetimeSeconds)],
+    signal,
+  );
+  if (login !== 0) {
+    console.log(`The CLI could not log in: run ${cli} login --workspace ${exampleWorkspace}`);
+    return;
+  }
+  console.log(
+    'No greco login needed: the CLI uses this token (valid 24 h, or until this local cloud stops).',
+  );
+  if (!example) {
+    console.log(`\nApply the example fleet: ${cli} apply -f ${exampleFile}`);
+    return;
+  }
+  console.log(`\nApplying the example fleet, as ${cli} apply -f ${exampleFile} does:`);
+  const applied = await greco(workDir, ['apply', '-f', exampleFile], signal);
+  if (signal.aborted) return;
+  if (applied !== 0) {
+    console.log(
+      `\nThe example fleet was not applied (see above); the local cloud keeps running. Try again: ${cli} apply -f ${exampleFile}`,
+    );
+    return;
+  }
+  if (persist) {
+    // Tables and objects survive a restart, Lambda functions do not (docs/local-cloud.md).
+    console.log(
+      `\nWith --persist the live model survives a restart but the data-plane functions do not: after "Nothing to deploy" above, invoking them answers not found. To deploy them afresh, stop and delete ${join(workDir, 'data')} (or start without --persist).`,
+    );
+  }
+  console.log(
+    [
+      '',
+      'What to try next (another terminal, in this folder):',
+      `  ${cli} invoke orders-api --payload '{"rawPath":"/orders/o-1","requestContext":{"http":{"method":"GET"}}}'`,
+      `  ${cli} invoke greeter --payload '{"name":"Ada"}'`,
+      `  ${cli} invoke durations --payload '{"duration":"2h"}'`,
+      `  ${cli} suspend greeter          # then invoke greeter again: throttled`,
+      `  ${cli} start greeter`,
+      `  edit examples/fleet/functions/greeter/index.mjs (or a setting in ${exampleFile}), then`,
+      `  ${cli} apply -f ${exampleFile}   # the plan shows the change; the next epoch`,
+      `  ${cli} events --follow           # deployments and start/suspend, as they happen`,
+      `  ${cli} functions; ${cli} deployments; ${cli} --help`,
+    ].join('\n'),
+  );
 }
 
 async function main(): Promise<number> {
@@ -104,9 +241,11 @@ async function main(): Promise<number> {
   );
   let stopRequested = false;
   let cloud: LocalCloud | undefined;
+  const stopping = new AbortController();
   const stopped = new Promise<void>((resolve) => {
     const stop = () => {
       stopRequested = true;
+      stopping.abort();
       resolve();
     };
     process.once('SIGINT', stop);
@@ -125,6 +264,11 @@ async function main(): Promise<number> {
   }
   if (!stopRequested) {
     console.log(summary(cloud));
+    const workDir = resolve(args.workDir ?? join(defaultProjectDir, '.greco'));
+    await applyExample(workDir, args.example, args.persist, stopping.signal);
+  }
+  if (!stopRequested) {
+    console.log('\nCtrl-C stops everything.');
     await stopped;
   }
   console.log('stopping…');

@@ -59,7 +59,7 @@ export async function followDeployment(
   }
 }
 
-/** `Preparing: 2/3 staged; votes: lambda accept` */
+/** `Preparing: 2/3 functions done; votes: lambda accept`, or only the status before any function is listed. */
 export function progressLine(deployment: DeploymentView): string {
   const functions = deployment.functions ?? [];
   const names = new Set(functions.map((f) => f.name));
@@ -69,7 +69,10 @@ export function progressLine(deployment: DeploymentView): string {
       .map((f) => f.name),
   );
   const votes = Object.entries(deployment.votes ?? {}).map(([conductor, v]) => `${conductor} ${v.vote}`);
-  return `${deployment.status}: ${staged.size}/${names.size} functions done${votes.length === 0 ? '' : `; votes: ${votes.join(', ')}`}`;
+  // Before the change set is written (Requested) the deployment lists no functions yet: no count.
+  const done = names.size === 0 ? [] : [`${staged.size}/${names.size} functions done`];
+  if (votes.length > 0) done.push(`votes: ${votes.join(', ')}`);
+  return done.length === 0 ? deployment.status : `${deployment.status}: ${done.join('; ')}`;
 }
 
 /** Every veto reason of a deployment, from its votes and its per-function results, without repeats. */

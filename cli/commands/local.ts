@@ -9,10 +9,12 @@ const projectDir = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const local: Command = {
   name: 'local',
   summary: 'run the local cloud in the foreground (what npm start does)',
-  usage: `Usage: greco local [--persist] [--port-base N] [--work-dir DIR]
+  usage: `Usage: greco local [--persist] [--port-base N] [--work-dir DIR] [--no-example]
 
-Runs node local/main.ts with the same options (see docs/local-cloud.md) until Ctrl-C. Then, in
-another terminal: greco login --workspace demo, greco apply -f examples/fleet/greco.yaml.
+Runs node local/main.ts with the same options (see docs/local-cloud.md) until Ctrl-C. Once the
+local cloud is ready it logs the CLI in as workspace demo with every role and applies the
+example fleet (examples/fleet/greco.yaml; --no-example skips that). Then, in another terminal:
+greco invoke greeter --payload '{"name":"Ada"}', greco apply -f examples/fleet/greco.yaml.
 `,
   async run(args, ctx) {
     const child = spawn(process.execPath, [resolve(projectDir, 'local/main.ts'), ...args], {

@@ -60,6 +60,7 @@ describe('npm start', () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('--persist');
     expect(result.stdout).toContain('--port-base N');
+    expect(result.stdout).toContain('--no-example');
   });
 
   it('refuses an unknown flag or a bad port base with exit code 2', async () => {
@@ -102,7 +103,7 @@ describe('npm start', () => {
     ]);
   });
 
-  it('starts the real app, prints the endpoints and a working token command, and stops on SIGTERM', async () => {
+  it('starts the real app, prints the endpoints and a working token command, applies the example fleet for a logged-in CLI, and stops on SIGTERM', async () => {
     // Prepare
     const base = await findFreePortBlock();
     const workDir = join(dir, 'full');
@@ -154,7 +155,19 @@ describe('npm start', () => {
       headers: { authorization: `Bearer ${token.trim()}` },
     });
     expect(response.status).toBe(200);
-    expect(await response.json()).toMatchObject({ epoch: 0 });
+    expect(await response.json()).toMatchObject({ epoch: 1 });
+
+    // The example fleet was applied through greco apply, and the CLI needs no greco login.
+    expect(stdout).toContain('Logged in to the local cloud as workspace demo');
+    expect(stdout).toMatch(/^Committed dep-[a-z2-7]+: epoch 1 is live\.$/m);
+    expect(stdout).toContain('What to try next');
+    expect(stdout).toContain(`npx greco --work-dir ${workDir} invoke greeter --payload '{"name":"Ada"}'`);
+    const { stdout: answer } = await run(
+      process.execPath,
+      ['cli/greco.mjs', '--work-dir', workDir, 'invoke', 'greeter', '--payload', '{"name":"Ada"}'],
+      { cwd: defaultProjectDir },
+    );
+    expect(JSON.parse(answer)).toEqual({ message: 'Hello, Ada!' });
 
     // SIGTERM stops everything and exits 0.
     const pids = await descendantProcesses(child.pid as number);
