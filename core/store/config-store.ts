@@ -485,17 +485,7 @@ export class ConfigStore {
         garbage: [],
         items: [
           this.#putHead(ws, next, current.version),
-          {
-            Put: {
-              TableName: this.tableName,
-              Item: {
-                pk: overlayPk(ws, draftId, current.overlayId),
-                sk: overlayEditSk(spec.name, next.version),
-                ...item,
-              },
-              ConditionExpression: 'attribute_not_exists(pk)',
-            },
-          },
+          this.#putOverlayEdit(ws, draftId, current.overlayId, next.version, item),
           this.#auditPut(ws, context, now, {
             action: 'draft.function.put',
             target: `drafts/${draftId}/functions/${spec.name}`,
@@ -539,17 +529,7 @@ export class ConfigStore {
         garbage: [],
         items: [
           this.#putHead(ws, next, current.version),
-          {
-            Put: {
-              TableName: this.tableName,
-              Item: {
-                pk: overlayPk(ws, draftId, current.overlayId),
-                sk: overlayEditSk(name, next.version),
-                ...tombstone,
-              },
-              ConditionExpression: 'attribute_not_exists(pk)',
-            },
-          },
+          this.#putOverlayEdit(ws, draftId, current.overlayId, next.version, tombstone),
           this.#auditPut(ws, context, now, {
             action: 'draft.function.delete',
             target: `drafts/${draftId}/functions/${name}`,
@@ -927,6 +907,23 @@ export class ConfigStore {
   }
 
   /** A Put of a draft head, conditional on the head still being at `readVersion` and open. */
+  /** One overlay edit (a spec or a tombstone), written once: edits are never overwritten. */
+  #putOverlayEdit(
+    ws: string,
+    draftId: string,
+    overlayId: string,
+    version: number,
+    edit: FunctionItem,
+  ): TransactItem {
+    return {
+      Put: {
+        TableName: this.tableName,
+        Item: { pk: overlayPk(ws, draftId, overlayId), sk: overlayEditSk(edit.name, version), ...edit },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      },
+    };
+  }
+
   #putHead(ws: string, head: DraftHeadItem, readVersion: number): TransactItem {
     return {
       Put: {
