@@ -4,7 +4,7 @@
  * a Step Functions emulator with a stand-in state machine that waits (so executions stay
  * RUNNING and can be counted), and the stores, steps and API handlers wired to them.
  */
-import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateEventBusCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { CreateBucketCommand, GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateStateMachineCommand, SFNClient } from '@aws-sdk/client-sfn';
@@ -38,6 +38,7 @@ import {
 } from '../../local/stepfunctions/index.ts';
 import { type HttpApiEventInit, httpApiEvent, lambdaContext } from '../support/http-api-event.ts';
 import { type ApiAnswer, answerOf } from '../support/management-api.ts';
+import { scanTableSnapshot } from '../support/table-snapshot.ts';
 
 export const conductors: readonly ConductorRegistration[] = [
   { name: 'lambda', functionArn: 'arn:aws:lambda:us-east-1:000000000000:function:greco-lambda-conductor' },
@@ -205,18 +206,7 @@ export async function startDeploymentsHarness(): Promise<DeploymentsHarness> {
         throw error;
       }
     },
-    async scanTable() {
-      const items: string[] = [];
-      let ExclusiveStartKey: Record<string, never> | undefined;
-      do {
-        const page = await dynamodb.send(
-          new ScanCommand({ TableName: tableName, ConsistentRead: true, ExclusiveStartKey }),
-        );
-        for (const item of page.Items ?? []) items.push(JSON.stringify(sortKeys(item)));
-        ExclusiveStartKey = page.LastEvaluatedKey as Record<string, never> | undefined;
-      } while (ExclusiveStartKey !== undefined);
-      return items.sort();
-    },
+    scanTable: () => scanTableSnapshot(dynamodb, tableName),
     async close() {
       unsubscribe();
       await deleteConfigTable(dynamodb, tableName);
@@ -226,14 +216,4 @@ export async function startDeploymentsHarness(): Promise<DeploymentsHarness> {
       await s3Emulator.close();
     },
   };
-}
-
-function sortKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortKeys);
-  if (typeof value !== 'object' || value === null) return value;
-  return Object.fromEntries(
-    Object.entries(value)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([k, v]) => [k, sortKeys(v)]),
-  );
 }

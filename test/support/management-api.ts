@@ -1,4 +1,4 @@
-import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { inject, vi } from 'vitest';
 import { ArtifactStore } from '../../core/artifacts.ts';
@@ -9,6 +9,7 @@ import { createConfigTable, deleteConfigTable } from '../../core/store/table.ts'
 import { localCredentials, localRegion } from '../../local/net.ts';
 import { startS3Emulator } from '../../local/s3.ts';
 import { type HttpApiEventInit, httpApiEvent, lambdaContext } from './http-api-event.ts';
+import { scanTableSnapshot } from './table-snapshot.ts';
 
 /** A handler's answer, with the body parsed when it is JSON. */
 export interface ApiAnswer {
@@ -103,18 +104,7 @@ export async function startManagementApi(): Promise<ManagementApiHarness> {
           : handlers.drafts;
       return answerOf(await handler(httpApiEvent(init), lambdaContext()));
     },
-    async scanTable() {
-      const items: string[] = [];
-      let ExclusiveStartKey: Record<string, never> | undefined;
-      do {
-        const page = await dynamodb.send(
-          new ScanCommand({ TableName: tableName, ConsistentRead: true, ExclusiveStartKey }),
-        );
-        for (const item of page.Items ?? []) items.push(JSON.stringify(sortKeys(item)));
-        ExclusiveStartKey = page.LastEvaluatedKey as Record<string, never> | undefined;
-      } while (ExclusiveStartKey !== undefined);
-      return items.sort();
-    },
+    scanTable: () => scanTableSnapshot(dynamodb, tableName),
     async listArtifacts() {
       const keys: string[] = [];
       let ContinuationToken: string | undefined;
@@ -142,14 +132,4 @@ export function answerOf(response: HttpResponse): ApiAnswer {
   const text = response.body ?? '';
   const isJson = /json/.test(headers['content-type'] ?? '') && text !== '';
   return { status: response.statusCode, headers, body: isJson ? JSON.parse(text) : text };
-}
-
-function sortKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortKeys);
-  if (typeof value !== 'object' || value === null) return value;
-  return Object.fromEntries(
-    Object.entries(value)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([k, v]) => [k, sortKeys(v)]),
-  );
 }
