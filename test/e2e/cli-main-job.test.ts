@@ -30,17 +30,14 @@ import { parseDocument } from 'yaml';
 import { runCli } from '../../cli/main.ts';
 import { type LocalCloud, startLocalCloud } from '../../local/cloud.ts';
 import { waitFor } from '../../local/net.ts';
+import { type CliRun, cliRunner } from '../support/cli.ts';
 
 const execFileAsync = promisify(execFile);
 const projectDir = resolve(import.meta.dirname, '../..');
 const exampleDir = join(projectDir, 'examples/fleet');
 const bin = join(projectDir, 'cli/greco.mjs');
 
-interface Run {
-  readonly code: number;
-  readonly out: string;
-  readonly err: string;
-}
+type Run = CliRun;
 
 /** What each example function is invoked with. */
 const payloads: Readonly<Record<string, unknown>> = {
@@ -64,17 +61,10 @@ describe('the main job, end to end through the greco CLI', () => {
   /** Every event the run must have produced, in order (`eventKey` form). */
   const expectedEvents: string[] = [];
 
-  const greco = async (...argv: string[]): Promise<Run> => {
-    let out = '';
-    let err = '';
-    const code = await runCli(['--work-dir', workDir, ...argv], {
-      io: { out: (t) => (out += t), err: (t) => (err += t) },
-      cwd: fleetDir,
-      env: {},
-      pollIntervalMs: 100,
-    });
-    return { code, out, err };
-  };
+  const greco = cliRunner(
+    () => workDir,
+    () => fleetDir,
+  );
   /** The only `greco:` line of stderr; progress lines (`  packaged ...`) aside. */
   const oneLine = (run: Run): string => {
     const lines = run.err.split('\n').filter((line) => line.trim() !== '' && !line.startsWith('  packaged'));

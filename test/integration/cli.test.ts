@@ -6,12 +6,9 @@ import { decodeJwtPayload } from '../../cli/context.ts';
 import { runCli } from '../../cli/main.ts';
 import { type LocalCloud, startLocalCloud } from '../../local/cloud.ts';
 import { waitFor } from '../../local/net.ts';
+import { type CliRun, cliRunner } from '../support/cli.ts';
 
-interface Run {
-  code: number;
-  out: string;
-  err: string;
-}
+type Run = CliRun;
 
 const exampleDir = resolve(import.meta.dirname, '../../examples/fleet');
 
@@ -19,17 +16,10 @@ describe('greco CLI against a local cloud', () => {
   let cloud: LocalCloud;
   let workDir: string;
   let fleetDir: string;
-  const greco = async (...argv: string[]): Promise<Run> => {
-    let out = '';
-    let err = '';
-    const code = await runCli(['--work-dir', workDir, ...argv], {
-      io: { out: (t) => (out += t), err: (t) => (err += t) },
-      cwd: fleetDir,
-      env: {},
-      pollIntervalMs: 100,
-    });
-    return { code, out, err };
-  };
+  const greco = cliRunner(
+    () => workDir,
+    () => fleetDir,
+  );
   const oneLine = (run: Run): string => {
     const lines = run.err.split('\n').filter((line) => line.trim() !== '');
     expect(lines).toHaveLength(1);
