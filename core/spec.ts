@@ -5,7 +5,7 @@
  * Every limit lives in {@link Limits} with the AWS quota or API constraint it comes from.
  * Validation reports every bad field at once, with paths such as `functions[3].memoryMiB`.
  */
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { type FieldError, ValidationError } from './errors.ts';
 import { newestSupportedRuntime, runtimeInfo, runtimeStatus, supportedRuntimeIds } from './runtimes.ts';
 import { GrecoTags } from './tags.ts';
@@ -267,7 +267,7 @@ export function parseFunctionSpecInput(
   path?: string,
 ): ResolvedFunctionSpecInput {
   const schema = functionSpecInputSchema(checkedContext(ctx));
-  const result = schema.safeParse(input, { reportInput: true });
+  const result = z.safeParse(schema, input, { reportInput: true });
   const errors = [
     ...(result.success ? [] : toFieldErrors(result.error.issues, prefixOf(path))),
     ...protoKeyErrors(input, prefixOf(path)),
@@ -298,7 +298,7 @@ export function parseModelInput(input: unknown, ctx: SpecContext): ResolvedFunct
           : undefined,
     },
   );
-  const model = modelSchema.safeParse(input, { reportInput: true });
+  const model = z.safeParse(modelSchema, input, { reportInput: true });
   if (!model.success) throw new ValidationError(toFieldErrors(model.error.issues, ''));
 
   const errors: FieldError[] = [];
@@ -313,7 +313,7 @@ export function parseModelInput(input: unknown, ctx: SpecContext): ResolvedFunct
   const firstIndexByName = new Map<string, number>();
   functions.forEach((item, index) => {
     const prefix = `functions[${index}]`;
-    const result = functionSchema.safeParse(item, { reportInput: true });
+    const result = z.safeParse(functionSchema, item, { reportInput: true });
     if (result.success) parsed.push(result.data);
     else errors.push(...toFieldErrors(result.error.issues, `${prefix}.`));
     errors.push(...protoKeyErrors(item, `${prefix}.`));
@@ -414,19 +414,17 @@ function functionSpecInputSchema(ctx: CheckedContext) {
       }
     });
 
-  const code = z
+  const codeObject = z
     .strictObject(
       {
-        zipBase64: z
-          .string({ error: (issue) => `must be a string, got ${describe(issue.input)}` })
-          .check((check) => {
+        zipBase64: z.optional(
+          z.string({ error: (issue) => `must be a string, got ${describe(issue.input)}` }).check((check) => {
             const message = inlineZipProblem(check.value);
             if (message !== undefined) check.issues.push(custom(check.value, message));
-          })
-          .optional(),
-        sha256: z
-          .string({ error: (issue) => `must be a string, got ${describe(issue.input)}` })
-          .check((check) => {
+          }),
+        ),
+        sha256: z.optional(
+          z.string({ error: (issue) => `must be a string, got ${describe(issue.input)}` }).check((check) => {
             if (!sha256Pattern.test(check.value)) {
               check.issues.push(
                 custom(
@@ -435,8 +433,8 @@ function functionSpecInputSchema(ctx: CheckedContext) {
                 ),
               );
             }
-          })
-          .optional(),
+          }),
+        ),
       },
       {
         error: (issue) =>
@@ -456,11 +454,14 @@ function functionSpecInputSchema(ctx: CheckedContext) {
           ),
         );
       }
-    })
-    .transform(
-      (value): CodeInput =>
+    });
+  const code = z.pipe(
+    codeObject,
+    z.transform(
+      (value: z.output<typeof codeObject>): CodeInput =>
         value.zipBase64 !== undefined ? { zipBase64: value.zipBase64 } : { sha256: value.sha256 as string },
-    );
+    ),
+  );
 
   const environment = z
     .record(
@@ -530,29 +531,34 @@ function functionSpecInputSchema(ctx: CheckedContext) {
       runtime,
       handler,
       code,
-      memoryMiB: integerIn(Limits.memoryMiBMin, Limits.memoryMiBMax, ' MiB').default(Limits.memoryMiBDefault),
-      timeoutSeconds: integerIn(Limits.timeoutSecondsMin, Limits.timeoutSecondsMax, ' seconds').default(
+      memoryMiB: z._default(
+        integerIn(Limits.memoryMiBMin, Limits.memoryMiBMax, ' MiB'),
+        Limits.memoryMiBDefault,
+      ),
+      timeoutSeconds: z._default(
+        integerIn(Limits.timeoutSecondsMin, Limits.timeoutSecondsMax, ' seconds'),
         Limits.timeoutSecondsDefault,
       ),
-      ephemeralStorageMiB: integerIn(
-        Limits.ephemeralStorageMiBMin,
-        Limits.ephemeralStorageMiBMax,
-        ' MiB',
-      ).default(Limits.ephemeralStorageMiBDefault),
-      environment: environment.default({}),
-      reservedConcurrency: z
-        .int({
-          error: (issue) =>
-            `must be an integer of at least 0 (omit it for unreserved concurrency), got ${describe(issue.input)}`,
-        })
-        .min(0)
-        .optional(),
-      architecture: z
-        .enum(['x86_64', 'arm64'], {
+      ephemeralStorageMiB: z._default(
+        integerIn(Limits.ephemeralStorageMiBMin, Limits.ephemeralStorageMiBMax, ' MiB'),
+        Limits.ephemeralStorageMiBDefault,
+      ),
+      environment: z._default(environment, {}),
+      reservedConcurrency: z.optional(
+        z
+          .int({
+            error: (issue) =>
+              `must be an integer of at least 0 (omit it for unreserved concurrency), got ${describe(issue.input)}`,
+          })
+          .check(z.gte(0)),
+      ),
+      architecture: z._default(
+        z.enum(['x86_64', 'arm64'], {
           error: (issue) => `must be "x86_64" or "arm64", got ${describe(issue.input)}`,
-        })
-        .default('x86_64'),
-      tags: tags.default({}),
+        }),
+        'x86_64',
+      ),
+      tags: z._default(tags, {}),
     },
     {
       error: (issue) =>
@@ -567,8 +573,7 @@ function integerIn(min: number, max: number, unit: string) {
     .int({
       error: (issue) => `must be an integer between ${min} and ${max}${unit}, got ${describe(issue.input)}`,
     })
-    .min(min)
-    .max(max);
+    .check(z.gte(min), z.lte(max));
 }
 
 function runtimeProblem(id: string, now: Date): string | undefined {
