@@ -1,6 +1,7 @@
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { dataBucket } from './data-bucket.ts';
 
 /** Key prefix of code zips in the artifacts bucket: `code/<sha256>.zip`. */
 export const codeKeyPrefix = 'code/';
@@ -54,22 +55,10 @@ export class ArtifactsBucket extends Construct {
         'accesses would need yet another bucket, and only S3 log delivery writes here.',
     });
 
-    this.bucket = new Bucket(this, 'Bucket', {
-      versioned: true,
-      encryption: BucketEncryption.S3_MANAGED,
-      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
-      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      enforceSSL: true,
-      serverAccessLogsBucket: this.accessLogsBucket,
-      serverAccessLogsPrefix: 'artifacts/',
-      lifecycleRules: [
-        {
-          id: 'expire-noncurrent-versions',
-          noncurrentVersionExpiration: Duration.days(noncurrentVersionRetentionDays),
-          abortIncompleteMultipartUploadAfter: Duration.days(7),
-        },
-      ],
-      removalPolicy: RemovalPolicy.RETAIN,
+    this.bucket = dataBucket(this, 'Bucket', {
+      accessLogsBucket: this.accessLogsBucket,
+      accessLogsPrefix: 'artifacts/',
+      noncurrentVersionRetentionDays,
     });
   }
 }

@@ -1,17 +1,10 @@
 import { fileURLToPath } from 'node:url';
-import { Arn, ArnFormat, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Arn, ArnFormat, Duration, Stack, Validations } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { EventBus } from 'aws-cdk-lib/aws-events';
 import { Effect, Grant, PolicyDocument, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
-import {
-  BlockPublicAccess,
-  Bucket,
-  BucketEncryption,
-  BucketGrants,
-  type IBucket,
-  ObjectOwnership,
-} from 'aws-cdk-lib/aws-s3';
+import { type Bucket, BucketGrants, type IBucket } from 'aws-cdk-lib/aws-s3';
 import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { EnvNames } from '../../core/env.ts';
@@ -27,6 +20,7 @@ import {
   validateConductorRegistry,
 } from '../conductors.ts';
 import { nagReference, sharedNagReasons } from '../nag.ts';
+import { dataBucket } from './data-bucket.ts';
 import { GrecoFunction } from './greco-function.ts';
 
 /** The deployment state machine's definition: Amazon States Language, JSONPath. */
@@ -123,22 +117,10 @@ export class Deployments extends Construct {
       description: 'greco: every deployment and hot-path state change (docs/events.md)',
     });
 
-    this.snapshotsBucket = new Bucket(this, 'Snapshots', {
-      versioned: true,
-      encryption: BucketEncryption.S3_MANAGED,
-      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
-      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      enforceSSL: true,
-      serverAccessLogsBucket: props.accessLogsBucket,
-      serverAccessLogsPrefix: 'snapshots/',
-      lifecycleRules: [
-        {
-          id: 'expire-noncurrent-versions',
-          noncurrentVersionExpiration: Duration.days(snapshotNoncurrentRetentionDays),
-          abortIncompleteMultipartUploadAfter: Duration.days(7),
-        },
-      ],
-      removalPolicy: RemovalPolicy.RETAIN,
+    this.snapshotsBucket = dataBucket(this, 'Snapshots', {
+      accessLogsBucket: props.accessLogsBucket,
+      accessLogsPrefix: 'snapshots/',
+      noncurrentVersionRetentionDays: snapshotNoncurrentRetentionDays,
     });
 
     const functionLogs = Arn.format(
