@@ -22,8 +22,8 @@ import type { HistoryEvent } from '@aws-sdk/client-sfn';
 import { zipSync } from 'fflate';
 import { defaultConductorRateLimit } from '../lib/conductors.ts';
 import { startLocalCloud } from '../local/cloud.ts';
-import { DeploymentDriver } from '../test/e2e/deployments-support.ts';
-import { functionInput } from '../test/support/fixtures.ts';
+import { DeploymentDriver } from '../support/deployments-driver.ts';
+import { functionInput } from '../support/fixtures.ts';
 
 /** The account-wide Lambda control-plane quota the emulator enforces, requests per second. */
 const accountRateLimit = 15;

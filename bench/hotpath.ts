@@ -25,13 +25,13 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
-import { EnvNames } from '../core/env.ts';
+import { EnvNames } from '../domain/env.ts';
 import { defaultConductorRateLimit } from '../lib/conductors.ts';
 import { defaultProjectDir, startLocalCloud } from '../local/cloud.ts';
 import { waitFor } from '../local/net.ts';
-import { DeploymentDriver } from '../test/e2e/deployments-support.ts';
-import { controllerStackName, HotPathDriver } from '../test/e2e/hotpath-support.ts';
-import { functionInput } from '../test/support/fixtures.ts';
+import { DeploymentDriver } from '../support/deployments-driver.ts';
+import { functionInput } from '../support/fixtures.ts';
+import { controllerStackName, HotPathDriver } from '../support/hotpath-driver.ts';
 
 /** The account-wide Lambda control-plane quota the emulator enforces, requests per second (Lambda quotas). */
 const accountRateLimit = 15;
@@ -63,7 +63,7 @@ if (!Number.isInteger(loadFunctions) || loadFunctions < 1 || loadFunctions > 500
   throw new Error(`--functions must be an integer from 1 to 5000, got ${values.functions}`);
 }
 
-/** One request line of the controller's log (core/hotpath/http.ts). */
+/** One request line of the controller's log (hotpath/http.ts). */
 interface RequestLine {
   readonly verb?: string;
   readonly status: number;

@@ -3,6 +3,7 @@
  * output sinks, folders and clock from a {@link CommandContext}, so tests run them in-process.
  */
 import { type ParseArgsConfig, parseArgs } from 'node:util';
+import type { WorkFolders } from './context.ts';
 import { UsageError } from './errors.ts';
 
 /** Where a command writes. */
@@ -13,20 +14,18 @@ export interface Io {
   err(text: string): void;
 }
 
-/** What a command runs with. */
-export interface CommandContext {
+/** What a command runs with: its output, options, and folders (`workDir`, where a local cloud is looked for). */
+export interface CommandContext extends WorkFolders {
   readonly io: Io;
   /** `--json`: print one JSON document (or one per line for streams) instead of text. */
   readonly json: boolean;
   /** `--verbose`: print the problem+json of errors. */
   readonly verbose: boolean;
-  /** The work folder (see context.ts). */
-  readonly workDir: string;
   readonly cwd: string;
   readonly env: NodeJS.ProcessEnv;
   /** Ends long-running commands (`events --follow`, `local`, `apply`'s wait). */
   readonly signal?: AbortSignal;
-  /** Interval between polls of a deployment, in milliseconds. @default 500 */
+  /** Interval between polls (a deployment; `logs --follow` locally), in milliseconds. @default 500 (logs: 1000 locally, 5000 on AWS) */
   readonly pollIntervalMs?: number;
 }
 

@@ -25,6 +25,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { isMap, LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
+import { lambdaFunctionNameMaxLength, modelFunctionNamePattern } from '../domain/names.ts';
 import { GrecoFileError } from './errors.ts';
 
 /** One function of greco.yaml, with its code folder resolved to an absolute path. */
@@ -58,9 +59,6 @@ export interface GrecoFile {
   readonly functions: readonly FunctionFile[];
 }
 
-/** Function names: what a Lambda function name may hold (letters, digits, `-`, `_`), 1..64 characters. */
-const functionNamePattern = /^[A-Za-z0-9_-]{1,64}$/;
-
 const stringMap = z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]).transform(String));
 
 const functionSchema = z.strictObject({
@@ -78,7 +76,12 @@ const functionSchema = z.strictObject({
 const fileSchema = z.strictObject({
   workspace: z.string().min(1).optional(),
   functions: z.record(
-    z.string().regex(functionNamePattern, 'a function name holds letters, digits, - and _ (at most 64)'),
+    z
+      .string()
+      .regex(
+        modelFunctionNamePattern,
+        `a function name holds letters, digits, - and _ (at most ${lambdaFunctionNameMaxLength})`,
+      ),
     functionSchema,
   ),
 });

@@ -4,12 +4,24 @@
  * workspace's `greco plan` keeps editing (`.greco/drafts.json`).
  *
  * The work folder is `--work-dir`, else `$GRECO_WORK_DIR`, else the nearest `.greco` folder in
- * the current folder or above it, else `./.greco`.
+ * the current folder or above it, else the user-level state folder (`$GRECO_STATE_DIR`, else
+ * `$XDG_STATE_HOME/greco`, else `~/.local/state/greco`; see local/state.ts). A running local
+ * cloud's `local.json` is looked for in the work folder, then, unless the work folder was named
+ * (`--work-dir`, `$GRECO_WORK_DIR`), in the user-level state folder, where `npm start` writes it
+ * too: so `greco` finds the local cloud from any folder.
  */
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import type { LocalStateDocument } from '../local/cloud.ts';
+import {
+  credentialsFileName,
+  type LocalStateDocument,
+  stateDirVariable,
+  stateFilePath,
+  userStateDir,
+  workDirName,
+  workDirVariable,
+} from '../local/state.ts';
 import { CliError } from './errors.ts';
 
 /** The stack output that holds the hot-path controller's URL (lib/data-plane-controller-stack.ts). */
@@ -47,15 +59,75 @@ export interface Session {
   readonly workDir: string;
 }
 
-/** Resolves the work folder (see the module comment). */
-export function resolveWorkDir(option: string | undefined, cwd: string, env: NodeJS.ProcessEnv): string {
-  if (option !== undefined) return resolve(cwd, option);
-  if (env.GRECO_WORK_DIR !== undefined && env.GRECO_WORK_DIR !== '') return resolve(cwd, env.GRECO_WORK_DIR);
+/** A folder the CLI looks in for a local cloud's `local.json`, and why it looks there. */
+export interface StatePlace {
+  readonly dir: string;
+  /** Why this folder, for messages: `--work-dir`, `$GRECO_WORK_DIR`, `the nearest .greco`, ... */
+  readonly why: string;
+}
+
+/** The CLI's folders: where its files are, and where it looks for a running local cloud. */
+export interface WorkFolders {
+  /** Where `credentials.json` and `drafts.json` are read and written. */
+  readonly workDir: string;
+  /** Where `local.json` is looked for, in order (the work folder first). */
+  readonly statePlaces: readonly StatePlace[];
+  /** Folders that were searched and had nothing, for messages: `no .greco in /a or above`. @default - none */
+  readonly searched?: readonly string[];
+}
+
+/**
+ * Resolves the CLI's folders (see the module comment).
+ *
+ * @param option - `--work-dir`, when given
+ * @param cwd - the folder the CLI runs in
+ * @param env - the environment (`GRECO_WORK_DIR`, `GRECO_STATE_DIR`, `XDG_STATE_HOME`, `HOME`)
+ */
+export function resolveWorkFolders(
+  option: string | undefined,
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+): WorkFolders {
+  if (option !== undefined) {
+    const dir = resolve(cwd, option);
+    return { workDir: dir, statePlaces: [{ dir, why: '--work-dir' }] };
+  }
+  const named = env[workDirVariable];
+  if (named !== undefined && named !== '') {
+    const dir = resolve(cwd, named);
+    return { workDir: dir, statePlaces: [{ dir, why: `$${workDirVariable}` }] };
+  }
+  const userDir = userStateDir(
+    env[stateDirVariable] === undefined || env[stateDirVariable] === ''
+      ? env
+      : { ...env, [stateDirVariable]: resolve(cwd, env[stateDirVariable]) },
+    env.HOME === undefined || env.HOME === '' ? undefined : env.HOME,
+  );
+  const user: StatePlace = {
+    dir: userDir,
+    why: `the user-level state folder; $${stateDirVariable} sets it`,
+  };
   for (let dir = resolve(cwd); ; dir = dirname(dir)) {
-    if (existsSync(join(dir, '.greco'))) return join(dir, '.greco');
+    const candidate = join(dir, workDirName);
+    if (existsSync(candidate)) {
+      return {
+        workDir: candidate,
+        statePlaces:
+          candidate === userDir ? [user] : [{ dir: candidate, why: `the nearest ${workDirName}` }, user],
+      };
+    }
     if (dirname(dir) === dir) break;
   }
-  return join(resolve(cwd), '.greco');
+  return {
+    workDir: userDir,
+    statePlaces: [user],
+    searched: [`no ${workDirName} in ${resolve(cwd)} or above`],
+  };
+}
+
+/** Folders for a work folder given as a path: that folder only (as `--work-dir`). */
+export function workFoldersOf(workDir: string): WorkFolders {
+  return { workDir, statePlaces: [{ dir: workDir, why: '--work-dir' }] };
 }
 
 async function readJson<T>(path: string): Promise<T | undefined> {
@@ -81,23 +153,54 @@ async function writeJson(path: string, value: unknown, mode = 0o600): Promise<vo
   await rename(temp, path);
 }
 
-/** The local cloud's `local.json` in `workDir`, or undefined when no local cloud wrote one. */
-export async function readLocalState(workDir: string): Promise<LocalStateDocument | undefined> {
-  return readJson<LocalStateDocument>(join(workDir, 'local.json'));
+/** Whether the process that wrote a `local.json` still runs (a local cloud killed hard leaves its file behind). */
+function isRunning(pid: unknown): boolean {
+  if (typeof pid !== 'number' || !Number.isInteger(pid) || pid <= 0) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** What looking for a local cloud found: its state, or what each place had. */
+async function findLocalState(
+  folders: WorkFolders,
+): Promise<{ state: LocalStateDocument } | { state: undefined; misses: string[] }> {
+  const misses = [...(folders.searched ?? [])];
+  for (const place of folders.statePlaces) {
+    const path = stateFilePath(place.dir);
+    const state = await readJson<LocalStateDocument>(path);
+    if (state === undefined) {
+      misses.push(`no ${path} (${place.why})`);
+    } else if (!isRunning(state.pid)) {
+      misses.push(`${path} (${place.why}) is left from process ${state.pid}, which has exited`);
+    } else {
+      return { state };
+    }
+  }
+  return { state: undefined, misses };
+}
+
+/** The running local cloud's `local.json` (see the module comment), or undefined when none is found. */
+export async function readLocalState(folders: WorkFolders): Promise<LocalStateDocument | undefined> {
+  return (await findLocalState(folders)).state;
 }
 
 /**
- * The local cloud's `local.json`, or a one-line error saying how to start one.
+ * The running local cloud's `local.json`, or a one-line error that says every place looked in and
+ * how to start one.
  * @throws CliError when there is none
  */
-export async function requireLocalState(workDir: string): Promise<LocalStateDocument> {
-  const state = await readLocalState(workDir);
-  if (state === undefined) {
+export async function requireLocalState(folders: WorkFolders): Promise<LocalStateDocument> {
+  const found = await findLocalState(folders);
+  if (found.state === undefined) {
     throw new CliError(
-      `no local cloud is running (no ${join(workDir, 'local.json')}): start one with npx greco local (or npm start) in another terminal, or log in to a deployed greco with greco login --endpoint URL --token JWT`,
+      `no local cloud is running (${found.misses.join('; ')}): start one with npx greco local (or npm start) in another terminal, or log in to a deployed greco with greco login --endpoint URL --token JWT`,
     );
   }
-  return state;
+  return found.state;
 }
 
 /** The hot-path controller URL of a local cloud (the `ControllerUrl` output), ending with `/`. */
@@ -108,7 +211,7 @@ export function localControllerUrl(state: LocalStateDocument): string | undefine
 
 /** Path of the credentials file. */
 export function credentialsPath(workDir: string): string {
-  return join(workDir, 'credentials.json');
+  return join(workDir, credentialsFileName);
 }
 
 /** Stores credentials (file mode 0600). */
@@ -135,17 +238,18 @@ export function decodeJwtPayload(token: string): Record<string, unknown> | undef
  *
  * @throws CliError when nobody logged in, the local cloud is gone, or the token expired
  */
-export async function loadSession(workDir: string, now: Date = new Date()): Promise<Session> {
+export async function loadSession(folders: WorkFolders, now: Date = new Date()): Promise<Session> {
+  const { workDir } = folders;
   const credentials = await readJson<StoredCredentials>(credentialsPath(workDir));
   let local: LocalStateDocument | undefined;
   if (credentials === undefined) {
     // Say first what is missing at the bottom: a local cloud.
-    await requireLocalState(workDir);
+    await requireLocalState(folders);
     throw new CliError(
-      'you are not logged in: run greco login --workspace NAME (local cloud) or greco login --endpoint URL --token JWT',
+      `you are not logged in (no ${credentialsPath(workDir)}): run greco login --workspace NAME (local cloud) or greco login --endpoint URL --token JWT`,
     );
   }
-  if (credentials.kind === 'local') local = await requireLocalState(workDir);
+  if (credentials.kind === 'local') local = await requireLocalState(folders);
   const exp = decodeJwtPayload(credentials.token)?.exp;
   if (typeof exp === 'number' && exp * 1000 <= now.getTime()) {
     throw new CliError(

@@ -13,16 +13,19 @@ import { deployments } from './commands/deployments.ts';
 import { events } from './commands/events.ts';
 import { functions } from './commands/functions.ts';
 import { start, suspend } from './commands/hotpath.ts';
+import { init } from './commands/init.ts';
 import { invoke } from './commands/invoke.ts';
 import { local } from './commands/local.ts';
 import { login } from './commands/login.ts';
+import { logs } from './commands/logs.ts';
 import { plan } from './commands/plan.ts';
 import { status } from './commands/status.ts';
-import { resolveWorkDir } from './context.ts';
+import { resolveWorkFolders } from './context.ts';
 import { CliError } from './errors.ts';
 
 /** Every command, in the order `greco --help` lists them. */
 export const commands: readonly Command[] = [
+  init,
   local,
   login,
   plan,
@@ -31,6 +34,7 @@ export const commands: readonly Command[] = [
   functions,
   deployments,
   invoke,
+  logs,
   suspend,
   start,
   events,
@@ -47,12 +51,15 @@ ${commands.map((c) => `  ${c.name.padEnd(12)} ${c.summary}`).join('\n')}
 Global options (any command):
   --json            output for scripts (JSON)
   --verbose         print the problem+json detail of errors
-  --work-dir DIR    where local.json, credentials.json and drafts.json are (default: the nearest .greco)
+  --work-dir DIR    where local.json, credentials.json and drafts.json are (default: the nearest
+                    .greco, else the user-level state folder: $GRECO_STATE_DIR, else
+                    $XDG_STATE_HOME/greco, else ~/.local/state/greco)
   -h, --help        help (greco <command> --help for a command's)
 
 Start here:  greco local   (or npm start: logs you in as workspace demo and applies the example)
              then, in another terminal:  greco invoke greeter --payload '{"name":"Ada"}'
-             greco apply -f examples/fleet/greco.yaml   (again after editing it or its code)
+             greco logs greeter   (its output, from CloudWatch Logs)
+Your own project:  greco init my-fleet && cd my-fleet && greco apply -f greco.yaml
 `;
 
 /** What {@link runCli} runs with; everything defaults to the process's own. */
@@ -61,7 +68,7 @@ export interface RunCliOptions {
   readonly cwd?: string;
   readonly env?: NodeJS.ProcessEnv;
   readonly signal?: AbortSignal;
-  /** Interval between polls of a deployment, in milliseconds. @default 500 */
+  /** Interval between polls (a deployment; `logs --follow` locally), in milliseconds. @default 500 (logs: 1000 locally, 5000 on AWS) */
   readonly pollIntervalMs?: number;
 }
 
@@ -117,7 +124,7 @@ export async function runCli(argv: readonly string[], options: RunCliOptions = {
     verbose,
     cwd,
     env,
-    workDir: resolveWorkDir(command === local ? undefined : workDirOption, cwd, env),
+    ...resolveWorkFolders(command === local ? undefined : workDirOption, cwd, env),
     ...(options.signal === undefined ? {} : { signal: options.signal }),
     ...(options.pollIntervalMs === undefined ? {} : { pollIntervalMs: options.pollIntervalMs }),
   };

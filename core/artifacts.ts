@@ -5,7 +5,8 @@
  * @module
  */
 import { HeadObjectCommand, PutObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
-import { type FieldError, ValidationError } from './errors.ts';
+import { type FieldError, ValidationError } from '../domain/errors.ts';
+import { forEachWithConcurrency } from '../domain/pool.ts';
 import {
   type CodeRef,
   codeRef,
@@ -159,18 +160,6 @@ export class ArtifactStore {
 
   /** Runs `work` on every item, a few at a time; the first failure stops the others from starting more. */
   async #forEach<T>(items: readonly T[], work: (item: T) => Promise<void>): Promise<void> {
-    let next = 0;
-    let failed = false;
-    const worker = async (): Promise<void> => {
-      while (!failed && next < items.length) {
-        try {
-          await work(items[next++] as T);
-        } catch (error) {
-          failed = true;
-          throw error;
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(this.#concurrency, items.length) }, worker));
+    await forEachWithConcurrency(items, work, { concurrency: this.#concurrency });
   }
 }

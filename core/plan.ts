@@ -3,7 +3,7 @@
  * field-level diffs. Pure and deterministic: the same two models always give the same plan,
  * whatever the order of their functions.
  */
-import { ValidationError } from './errors.ts';
+import { ValidationError } from '../domain/errors.ts';
 import { type FunctionSpec, fieldPath } from './spec.ts';
 
 /** What a deployment does to one function. */

@@ -6,10 +6,22 @@
  * Validation reports every bad field at once, with paths such as `functions[3].memoryMiB`.
  */
 import * as z from 'zod/mini';
-import { type FieldError, ValidationError } from './errors.ts';
+import { type FieldError, ValidationError } from '../domain/errors.ts';
+import { maxReservedConcurrencyFor, minUnreservedConcurrency } from '../domain/lambda-quotas.ts';
+import {
+  functionNameCharactersPattern,
+  lambdaFunctionNameMaxLength,
+  managedFunctionName,
+  maxFunctionNameLength,
+  validateWorkspaceId,
+  workspaceIdMaxLength,
+} from '../domain/names.ts';
+import { isObject } from '../domain/objects.ts';
+import { GrecoTags } from '../domain/tags.ts';
+import { hasControlCharacter } from '../domain/text.ts';
+import { environmentKeyProblem } from './environment.ts';
 import { newestSupportedRuntime, runtimeInfo, runtimeStatus, supportedRuntimeIds } from './runtimes.ts';
-import { GrecoTags } from './tags.ts';
-import { InvalidZipError, inspectZip, unzippedCodeMaxBytes } from './zip.ts';
+import { InflateBudget, InvalidZipError, inspectZip, unzippedCodeMaxBytes } from './zip.ts';
 
 /** Instruction set of a function (CreateFunction `Architectures`, one value). */
 export type Architecture = 'x86_64' | 'arm64';
@@ -94,14 +106,20 @@ export interface SpecContext {
   readonly workspace: string;
   /** Moment at which runtime deprecation is judged. @default - the current time */
   readonly now?: Date;
+  /**
+   * Largest `reservedConcurrency` accepted: the account's concurrent executions quota minus the
+   * 100 Lambda keeps unreserved (domain/lambda-quotas.ts).
+   * @default - 900, for Lambda's default quota of 1,000 (`maxReservedConcurrencyFor()`)
+   */
+  readonly maxReservedConcurrency?: number;
 }
 
 /** Every bound greco enforces on function specs, with its source. */
 export const Limits = {
-  /** Lambda function name length: "If you specify only the function name, it is limited to 64 characters" (CreateFunction `FunctionName`). */
-  functionNameMaxLength: 64,
-  /** Workspace id length: greco's design, leaves ≥ 1 character of function name with a prefix of up to 29. */
-  workspaceIdMaxLength: 32,
+  /** Lambda function name length: 64 (domain/names.ts `lambdaFunctionNameMaxLength`). */
+  functionNameMaxLength: lambdaFunctionNameMaxLength,
+  /** Workspace id length: 32 (domain/names.ts `workspaceIdMaxLength`). */
+  workspaceIdMaxLength,
   /** CreateFunction `Handler`: length 0..128, pattern `[^\s]+`. */
   handlerMaxLength: 128,
   /** CreateFunction `MemorySize`: 128..10240 MB (Lambda quotas, "Function memory allocation"). */
@@ -143,39 +161,8 @@ export const Limits = {
   maxFunctionsPerWorkspace: 5000,
 } as const;
 
-/**
- * Lambda's reserved environment variable keys: "Defined runtime environment variables" in the
- * Lambda Developer Guide ("The keys for these environment variables are reserved and cannot be
- * set in your function configuration"). `_HANDLER` and `_X_AMZN_TRACE_ID` already fail the key
- * pattern; they are listed for completeness. Other `AWS_LAMBDA_*` keys such as
- * `AWS_LAMBDA_EXEC_WRAPPER` are documented as settable and are allowed.
- */
-export const ReservedEnvironmentKeys: ReadonlySet<string> = new Set([
-  '_HANDLER',
-  '_X_AMZN_TRACE_ID',
-  'AWS_DEFAULT_REGION',
-  'AWS_REGION',
-  'AWS_EXECUTION_ENV',
-  'AWS_LAMBDA_FUNCTION_NAME',
-  'AWS_LAMBDA_FUNCTION_MEMORY_SIZE',
-  'AWS_LAMBDA_FUNCTION_VERSION',
-  'AWS_LAMBDA_INITIALIZATION_TYPE',
-  'AWS_LAMBDA_LOG_GROUP_NAME',
-  'AWS_LAMBDA_LOG_STREAM_NAME',
-  'AWS_ACCESS_KEY',
-  'AWS_ACCESS_KEY_ID',
-  'AWS_SECRET_ACCESS_KEY',
-  'AWS_SESSION_TOKEN',
-  'AWS_LAMBDA_RUNTIME_API',
-  'LAMBDA_TASK_ROOT',
-  'LAMBDA_RUNTIME_DIR',
-  'TZ',
-]);
+export { ReservedEnvironmentKeys, RuntimeControlEnvironmentKeys } from './environment.ts';
 
-const functionNamePattern = /^[a-zA-Z0-9_-]+$/;
-const workspaceIdPattern = /^[a-z][a-z0-9-]*$/;
-/** Lambda `Environment.Variables` key pattern: `[a-zA-Z]([a-zA-Z0-9_])+`. */
-const environmentKeyPattern = /^[a-zA-Z][a-zA-Z0-9_]+$/;
 const handlerPattern = /^[^\s]+$/;
 const sha256Pattern = /^[0-9a-f]{64}$/;
 const base64Pattern = /^[A-Za-z0-9+/]*={0,2}$/;
@@ -184,11 +171,6 @@ const reservedTagPrefixes = ['aws:', 'greco:'];
 /** Key of a code zip in the artifacts bucket: `code/<sha256>.zip`. */
 export function artifactKey(sha256: string): string {
   return `code/${sha256}.zip`;
-}
-
-/** Name of the Lambda function greco manages for a model function: `<prefix>-<workspace>-<name>`. */
-export function managedFunctionName(prefix: string, workspace: string, name: string): string {
-  return `${prefix}-${workspace}-${name}`;
 }
 
 /** The {@link CodeRef} of a zip stored by SHA-256. */
@@ -222,32 +204,6 @@ export function decodeZipBase64(zipBase64: string): Uint8Array {
     throw new ValidationError([{ field: 'code.zipBase64', message: 'must be valid base64' }]);
   }
   return new Uint8Array(Buffer.from(zipBase64, 'base64'));
-}
-
-/** Longest model function name a workspace allows, so that the managed name fits Lambda's 64. */
-export function maxFunctionNameLength(prefix: string, workspace: string): number {
-  return Limits.functionNameMaxLength - prefix.length - workspace.length - 2;
-}
-
-/**
- * Checks a workspace id: lowercase letters, digits and hyphens, 1..32 characters, starting with
- * a letter.
- * @throws ValidationError on field `workspace`
- */
-export function validateWorkspaceId(workspace: string): void {
-  const message = workspaceIdProblem(workspace);
-  if (message !== undefined) throw new ValidationError([{ field: 'workspace', message }]);
-}
-
-function workspaceIdProblem(workspace: unknown): string | undefined {
-  if (typeof workspace !== 'string') return `must be a string, got ${describe(workspace)}`;
-  if (workspace.length < 1 || workspace.length > Limits.workspaceIdMaxLength) {
-    return `must be 1 to ${Limits.workspaceIdMaxLength} characters, got ${workspace.length}`;
-  }
-  if (!workspaceIdPattern.test(workspace)) {
-    return `must start with a lowercase letter and contain only lowercase letters, digits and hyphens, got ${JSON.stringify(workspace)}`;
-  }
-  return undefined;
 }
 
 /**
@@ -317,7 +273,7 @@ export function parseModelInput(input: unknown, ctx: SpecContext): ResolvedFunct
     if (result.success) parsed.push(result.data);
     else errors.push(...toFieldErrors(result.error.issues, `${prefix}.`));
     errors.push(...protoKeyErrors(item, `${prefix}.`));
-    const name = isRecord(item) ? item.name : undefined;
+    const name = isObject(item) ? item.name : undefined;
     if (typeof name !== 'string') return;
     const first = firstIndexByName.get(name);
     if (first === undefined) firstIndexByName.set(name, index);
@@ -329,6 +285,41 @@ export function parseModelInput(input: unknown, ctx: SpecContext): ResolvedFunct
   });
   if (errors.length > 0) throw new ValidationError(errors);
   return parsed;
+}
+
+/**
+ * Checks a stored spec (a {@link FunctionSpec}, e.g. of a deployment's change set) against the
+ * same schema as {@link parseFunctionSpecInput}, so that the conductors' vetting re-checks the
+ * bounds defined here rather than a copy of them (runtimes get deprecated, bounds change, after a
+ * spec was accepted). The name is held to Lambda's {@link Limits.functionNameMaxLength}: the
+ * caller checks the whole managed name.
+ *
+ * @returns every bad field, by path (`memoryMiB`, `environment`, …); empty when the spec is valid
+ * @example
+ * storedFunctionSpecProblems({ ...spec, memoryMiB: 64 }); // [{ field: 'memoryMiB', message: 'must be an integer between …' }]
+ */
+export function storedFunctionSpecProblems(spec: FunctionSpec, now: Date = new Date()): FieldError[] {
+  const schema = functionSpecInputSchema({
+    managedPrefix: '',
+    workspace: '',
+    now,
+    maxNameLength: Limits.functionNameMaxLength,
+  });
+  const input = {
+    name: spec.name,
+    runtime: spec.runtime,
+    handler: spec.handler,
+    code: { sha256: spec.code.sha256 },
+    memoryMiB: spec.memoryMiB,
+    timeoutSeconds: spec.timeoutSeconds,
+    ephemeralStorageMiB: spec.ephemeralStorageMiB,
+    environment: spec.environment,
+    ...(spec.reservedConcurrency === undefined ? {} : { reservedConcurrency: spec.reservedConcurrency }),
+    architecture: spec.architecture,
+    tags: spec.tags,
+  };
+  const result = z.safeParse(schema, input, { reportInput: true });
+  return result.success ? [] : toFieldErrors(result.error.issues, '');
 }
 
 /**
@@ -353,22 +344,38 @@ interface CheckedContext {
   readonly workspace: string;
   readonly now: Date;
   readonly maxNameLength: number;
+  /** Absent for stored specs: no upper bound then (the conductor checks the account's capacity). */
+  readonly maxReservedConcurrency?: number;
+  /** The request's inline zips: their inflate budget, and each distinct zip's verdict. */
+  readonly inlineZips?: InlineZipChecks;
+}
+
+/** One request's inline zips: inspected once each, and within one inflate budget together. */
+interface InlineZipChecks {
+  readonly budget: InflateBudget;
+  readonly verdicts: Map<string, string | undefined>;
 }
 
 function checkedContext(ctx: SpecContext): CheckedContext {
   validateWorkspaceId(ctx.workspace);
   const maxNameLength = maxFunctionNameLength(ctx.managedPrefix, ctx.workspace);
-  if (!functionNamePattern.test(ctx.managedPrefix) || maxNameLength < 1) {
+  if (!functionNameCharactersPattern.test(ctx.managedPrefix) || maxNameLength < 1) {
     // A deployment misconfiguration, not the caller's fault: a plain Error answers 500.
     throw new Error(
       `managed prefix ${JSON.stringify(ctx.managedPrefix)} must be letters, digits, hyphens or underscores and leave room for a function name in workspace ${JSON.stringify(ctx.workspace)}`,
     );
+  }
+  const maxReservedConcurrency = ctx.maxReservedConcurrency ?? maxReservedConcurrencyFor();
+  if (!Number.isSafeInteger(maxReservedConcurrency) || maxReservedConcurrency < 0) {
+    throw new Error(`maxReservedConcurrency must be an integer of at least 0, got ${maxReservedConcurrency}`);
   }
   return {
     managedPrefix: ctx.managedPrefix,
     workspace: ctx.workspace,
     now: ctx.now ?? new Date(),
     maxNameLength,
+    maxReservedConcurrency,
+    inlineZips: { budget: new InflateBudget(), verdicts: new Map() },
   };
 }
 
@@ -377,7 +384,7 @@ function functionSpecInputSchema(ctx: CheckedContext) {
     .string({ error: (issue) => `must be a string, got ${describe(issue.input)}` })
     .check((check) => {
       const value = check.value;
-      if (value.length === 0 || !functionNamePattern.test(value)) {
+      if (value.length === 0 || !functionNameCharactersPattern.test(value)) {
         check.issues.push(
           custom(
             value,
@@ -411,6 +418,10 @@ function functionSpecInputSchema(ctx: CheckedContext) {
         );
       } else if (!handlerPattern.test(value)) {
         check.issues.push(custom(value, `must not contain whitespace, got ${JSON.stringify(value)}`));
+      } else if (hasControlCharacter(value)) {
+        check.issues.push(
+          custom(value, `must not contain control characters (NUL included), got ${JSON.stringify(value)}`),
+        );
       }
     });
 
@@ -419,7 +430,7 @@ function functionSpecInputSchema(ctx: CheckedContext) {
       {
         zipBase64: z.optional(
           z.string({ error: (issue) => `must be a string, got ${describe(issue.input)}` }).check((check) => {
-            const message = inlineZipProblem(check.value);
+            const message = inlineZipProblem(check.value, ctx.inlineZips);
             if (message !== undefined) check.issues.push(custom(check.value, message));
           }),
         ),
@@ -469,7 +480,13 @@ function functionSpecInputSchema(ctx: CheckedContext) {
         const message = environmentKeyProblem(check.value);
         if (message !== undefined) check.issues.push(custom(check.value, message));
       }),
-      z.string({ error: (issue) => `must be a string, got ${describe(issue.input)}` }),
+      z.string({ error: (issue) => `must be a string, got ${describe(issue.input)}` }).check((check) => {
+        if (check.value.includes('\u0000')) {
+          check.issues.push(
+            custom(check.value, 'must not contain NUL (U+0000): no process environment can hold it'),
+          );
+        }
+      }),
       {
         error: (issue) =>
           issue.code === 'invalid_type'
@@ -504,6 +521,8 @@ function functionSpecInputSchema(ctx: CheckedContext) {
               `must be at most ${Limits.tagValueMaxLength} characters, got ${check.value.length}`,
             ),
           );
+        } else if (hasControlCharacter(check.value)) {
+          check.issues.push(custom(check.value, 'must not contain control characters (NUL included)'));
         }
       }),
       {
@@ -550,7 +569,18 @@ function functionSpecInputSchema(ctx: CheckedContext) {
             error: (issue) =>
               `must be an integer of at least 0 (omit it for unreserved concurrency), got ${describe(issue.input)}`,
           })
-          .check(z.gte(0)),
+          .check(z.gte(0))
+          .check((check) => {
+            const max = ctx.maxReservedConcurrency;
+            if (max !== undefined && check.value > max) {
+              check.issues.push(
+                custom(
+                  check.value,
+                  `must be at most ${max}, the account's concurrency quota of ${max + minUnreservedConcurrency} minus the ${minUnreservedConcurrency} Lambda keeps unreserved (context greco:accountConcurrency for a raised quota), got ${describe(check.value)}`,
+                ),
+              );
+            }
+          }),
       ),
       architecture: z._default(
         z.enum(['x86_64', 'arm64'], {
@@ -587,28 +617,30 @@ function runtimeProblem(id: string, now: Date): string | undefined {
   return `unknown runtime ${JSON.stringify(id)}; supported runtimes: ${supportedRuntimeIds(now).join(', ')}`;
 }
 
-function inlineZipProblem(zipBase64: string): string | undefined {
+/**
+ * What is wrong with an inline zip, if anything. Within one request, each distinct zip is
+ * inspected once, and all of them inflate within one {@link InflateBudget} (Lambda's 250 MB
+ * unzipped quota): a model of many functions cannot multiply the work.
+ */
+function inlineZipProblem(zipBase64: string, checks: InlineZipChecks | undefined): string | undefined {
+  if (checks?.verdicts.has(zipBase64) === true) return checks.verdicts.get(zipBase64);
   if (!isBase64(zipBase64)) return 'must be valid base64 (A-Z, a-z, 0-9, +, /, with = padding)';
   const padding = zipBase64.endsWith('==') ? 2 : zipBase64.endsWith('=') ? 1 : 0;
   const decodedBytes = (zipBase64.length / 4) * 3 - padding;
   if (decodedBytes > Limits.inlineZipMaxBytes) {
     return `decodes to ${decodedBytes} bytes; inline zips are limited to ${Limits.inlineZipMaxBytes} bytes (5 MiB): upload larger code to the artifacts bucket and send its sha256`;
   }
+  let verdict: string | undefined;
   try {
-    inspectZip(new Uint8Array(Buffer.from(zipBase64, 'base64')));
+    inspectZip(new Uint8Array(Buffer.from(zipBase64, 'base64')), {
+      ...(checks === undefined ? {} : { budget: checks.budget }),
+    });
   } catch (error) {
-    if (error instanceof InvalidZipError) return `is not a valid zip: ${error.message}`;
-    throw error;
+    if (!(error instanceof InvalidZipError)) throw error;
+    verdict = `is not a valid zip: ${error.message}`;
   }
-  return undefined;
-}
-
-function environmentKeyProblem(key: string): string | undefined {
-  if (!environmentKeyPattern.test(key)) {
-    return 'must start with a letter and have at least 2 characters, all letters, digits or underscores';
-  }
-  if (ReservedEnvironmentKeys.has(key)) return `is reserved by Lambda (${key} is set by the runtime)`;
-  return undefined;
+  checks?.verdicts.set(zipBase64, verdict);
+  return verdict;
 }
 
 function tagKeyProblem(key: string): string | undefined {
@@ -622,6 +654,7 @@ function tagKeyProblem(key: string): string | undefined {
       ? 'must not start with "aws:" (reserved by AWS)'
       : 'must not start with "greco:" (reserved for greco\'s own tags)';
   }
+  if (hasControlCharacter(key)) return 'must not contain control characters (NUL included)';
   return undefined;
 }
 
@@ -630,11 +663,11 @@ function tagKeyProblem(key: string): string | undefined {
  * report it instead of losing the entry.
  */
 function protoKeyErrors(input: unknown, prefix: string): FieldError[] {
-  if (!isRecord(input)) return [];
+  if (!isObject(input)) return [];
   const errors: FieldError[] = [];
   for (const field of ['environment', 'tags']) {
     const record = input[field];
-    if (isRecord(record) && Object.hasOwn(record, '__proto__')) {
+    if (isObject(record) && Object.hasOwn(record, '__proto__')) {
       errors.push({
         field: `${prefix}${fieldPath([field, '__proto__'])}`,
         message: 'key must not be "__proto__"',
@@ -650,10 +683,6 @@ function isBase64(text: string): boolean {
 
 function utf8Length(text: string): number {
   return Buffer.byteLength(text, 'utf8');
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** A short, human rendering of a value for error messages. */

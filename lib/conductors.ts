@@ -2,7 +2,9 @@
  * The conductor registry: which conductors a deployment runs, and how each is built. The state
  * machine iterates over the registry at run time (its Map states take `conductors` from the
  * begin step, which reads `GRECO_CONDUCTORS`), so adding a conductor is one entry here, not new
- * states. See docs/deployments.md, "The conductor contract".
+ * states: `lib/constructs/deployments.ts` builds each entry's function from its handler folder,
+ * wires its environment and grants, and registers it. The recipe is in docs/conductors.md,
+ * "How to add a conductor".
  *
  * @module
  */
@@ -12,10 +14,12 @@ import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Effect, Grant, type IRole, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { BucketGrants, type IBucket } from 'aws-cdk-lib/aws-s3';
 import type { IConstruct } from 'constructs';
-import type { ConductorRegistration } from '../core/deployments/types.ts';
-import { EnvNames } from '../core/env.ts';
+import { type ConductorRegistration, lambdaConductorName } from '../core/deployments/types.ts';
+import { EnvNames } from '../domain/env.ts';
+import { conductorNamePattern } from '../domain/names.ts';
 import { codeKeyPrefix } from './constructs/artifacts-bucket.ts';
 import type { GrecoFunction } from './constructs/greco-function.ts';
+import { conductorFunctionStatements } from './managed-functions-iam.ts';
 import { nagReference, sharedNagReasons } from './nag.ts';
 
 /**
@@ -91,7 +95,7 @@ export const lambdaConductorFunctionActions = [
 
 /** The Lambda conductor: stages, votes on, commits and aborts changes of managed Lambda functions. */
 export const lambdaConductor: ConductorDefinition = {
-  name: 'lambda',
+  name: lambdaConductorName,
   handler: 'lambda-conductor',
   description: 'greco Lambda conductor: prepare, commit and abort of managed data-plane functions',
   memoryMiB: 1024,
@@ -115,14 +119,13 @@ export const lambdaConductor: ConductorDefinition = {
       },
       stack,
     );
-    fn.function.addToRolePolicy(
-      new PolicyStatement({
-        sid: 'ManagedFunctionsOnly',
-        effect: Effect.ALLOW,
-        actions: [...lambdaConductorFunctionActions],
-        resources: [managed, `${managed}:*`],
-      }),
-    );
+    // Tag conditions keep IAM itself to greco's functions, not only the prefix (lib/managed-functions-iam.ts).
+    for (const statement of conductorFunctionStatements(
+      [managed, `${managed}:*`],
+      lambdaConductorFunctionActions,
+    )) {
+      fn.function.addToRolePolicy(statement);
+    }
     fn.function.addToRolePolicy(
       new PolicyStatement({
         sid: 'AccountSettings',
@@ -181,10 +184,9 @@ export const lambdaConductor: ConductorDefinition = {
 /** The registry: every conductor a deployment runs. The Lambda conductor is the first. */
 export const conductorRegistry: readonly ConductorDefinition[] = [lambdaConductor];
 
-const conductorNamePattern = /^[a-z][a-z0-9-]*$/;
-
 /**
- * Checks a registry: names match `[a-z][a-z0-9-]*` and are unique.
+ * Checks a registry: names match `conductorNamePattern` (domain/names.ts: `[a-z][a-z0-9-]`, 1 to 32
+ * characters, as the deployment steps require of `GRECO_CONDUCTORS`) and are unique.
  * @throws Error naming the bad or repeated name.
  */
 export function validateConductorRegistry(registry: readonly ConductorDefinition[]): void {
@@ -193,7 +195,9 @@ export function validateConductorRegistry(registry: readonly ConductorDefinition
   const seen = new Set<string>();
   for (const conductor of registry) {
     if (!conductorNamePattern.test(conductor.name)) {
-      throw new Error(`conductor name must match [a-z][a-z0-9-]*, got ${JSON.stringify(conductor.name)}`);
+      throw new Error(
+        `conductor name must match ${conductorNamePattern}, got ${JSON.stringify(conductor.name)}`,
+      );
     }
     if (seen.has(conductor.name))
       throw new Error(`conductor name ${JSON.stringify(conductor.name)} is registered twice`);

@@ -1,5 +1,8 @@
 import type { Node } from 'constructs';
-import { defaultRolesClaim, defaultWorkspaceClaim } from '../core/env.ts';
+import { maxReservedConcurrency } from '../domain/concurrency/protocol.ts';
+import { defaultRolesClaim, defaultWorkspaceClaim } from '../domain/env.ts';
+import { defaultAccountConcurrency, minUnreservedConcurrency } from '../domain/lambda-quotas.ts';
+import { defaultManagedPrefix, managedPrefixPattern, maxManagedPrefixLength } from '../domain/names.ts';
 
 /**
  * CDK context keys that configure greco. Set defaults in `cdk.json` under `context`, override one
@@ -16,17 +19,18 @@ export const ContextKeys = {
   workspaceClaim: 'greco:workspaceClaim',
   /** JWT claim that carries the caller's roles. */
   rolesClaim: 'greco:rolesClaim',
+  /**
+   * The account's Lambda concurrent executions quota, when raised above Lambda's default 1,000:
+   * drafts accept a `reservedConcurrency` of at most this minus the 100 Lambda keeps unreserved.
+   */
+  accountConcurrency: 'greco:accountConcurrency',
 } as const;
 
-/** The managed prefix when `greco:managedPrefix` is not set. */
-export const defaultManagedPrefix = 'greco';
-
 /**
- * Longest managed prefix, in characters. Lambda function names are at most 64 characters
- * (Lambda quotas, "Function name"); a managed name is `<prefix>-<workspace>-<name>` with
- * workspace ids of up to 32 characters, so a 16-character prefix still leaves 14 for the name.
+ * Largest `greco:accountConcurrency`: the most reserved concurrency greco writes (9,999,999, what
+ * the `greco:reserved-concurrency` tag holds), plus the 100 Lambda keeps unreserved.
  */
-export const maxManagedPrefixLength = 16;
+export const maxAccountConcurrency = maxReservedConcurrency + minUnreservedConcurrency;
 
 /**
  * Most audiences an HTTP API JWT authorizer accepts (API Gateway quotas, "Number of audiences
@@ -34,7 +38,6 @@ export const maxManagedPrefixLength = 16;
  */
 export const maxJwtAudiences = 50;
 
-const managedPrefixPattern = new RegExp(`^[a-z][a-z0-9]{0,${maxManagedPrefixLength - 1}}$`);
 /** JWT claim names: anything printable without whitespace, e.g. `custom:workspace`, `https://x/roles`. */
 const claimNamePattern = /^[\x21-\x7e]{1,256}$/;
 
@@ -58,6 +61,11 @@ export interface GrecoConfig {
   readonly workspaceClaim: string;
   /** Claim carrying the roles. Default `cognito:groups` (the user pool's groups). */
   readonly rolesClaim: string;
+  /**
+   * The account's Lambda concurrent executions quota, 100..10,000,099. Default 1,000, Lambda's
+   * (domain/lambda-quotas.ts).
+   */
+  readonly accountConcurrency: number;
 }
 
 /** A CDK context value is missing, malformed, or inconsistent with another one. Nothing is synthesized. */
@@ -78,7 +86,8 @@ export class GrecoConfigError extends Error {
  * Rules: `greco:managedPrefix` matches `^[a-z][a-z0-9]{0,15}$`; `greco:jwtIssuer` is an `https` URL
  * and comes with `greco:jwtAudience` (a comma-separated string or a string array of 1..50 non-empty
  * audiences), or neither is set (then the stack creates a Cognito user pool); claim names are
- * 1..256 printable characters without spaces.
+ * 1..256 printable characters without spaces; `greco:accountConcurrency` is an integer from 100 to
+ * {@link maxAccountConcurrency}.
  *
  * @throws GrecoConfigError naming the key and the bad value.
  * @example
@@ -94,7 +103,35 @@ export function readGrecoConfig(node: Node): GrecoConfig {
   }
   const workspaceClaim = readClaimName(node, ContextKeys.workspaceClaim) ?? defaultWorkspaceClaim;
   const rolesClaim = readClaimName(node, ContextKeys.rolesClaim) ?? defaultRolesClaim;
-  return { managedPrefix, jwt: readJwtSource(node), workspaceClaim, rolesClaim };
+  return {
+    managedPrefix,
+    jwt: readJwtSource(node),
+    workspaceClaim,
+    rolesClaim,
+    accountConcurrency: readAccountConcurrency(node),
+  };
+}
+
+/** `greco:accountConcurrency`: an integer from 100 to {@link maxAccountConcurrency}, as a number or digits. */
+function readAccountConcurrency(node: Node): number {
+  const key = ContextKeys.accountConcurrency;
+  const value: unknown = node.tryGetContext(key);
+  if (value === undefined || value === null || (typeof value === 'string' && value.trim() === '')) {
+    return defaultAccountConcurrency;
+  }
+  const number = typeof value === 'string' && /^\s*\d+\s*$/.test(value) ? Number(value) : value;
+  if (
+    typeof number !== 'number' ||
+    !Number.isSafeInteger(number) ||
+    number < minUnreservedConcurrency ||
+    number > maxAccountConcurrency
+  ) {
+    throw new GrecoConfigError(
+      key,
+      `must be the account's Lambda concurrent executions quota, an integer from ${minUnreservedConcurrency} to ${maxAccountConcurrency}, got ${JSON.stringify(value)}`,
+    );
+  }
+  return number;
 }
 
 function readJwtSource(node: Node): JwtSource {

@@ -4,6 +4,7 @@ import type { Table } from 'aws-cdk-lib/aws-dynamodb';
 import type { Bucket } from 'aws-cdk-lib/aws-s3';
 import { S3_SERVER_ACCESS_LOGS_USE_BUCKET_POLICY } from 'aws-cdk-lib/cx-api';
 import type { Construct } from 'constructs';
+import { EnvNames } from '../domain/env.ts';
 import { type GrecoConfig, readGrecoConfig } from './config.ts';
 import { ApiAuth } from './constructs/api-auth.ts';
 import { ArtifactsBucket } from './constructs/artifacts-bucket.ts';
@@ -93,6 +94,11 @@ export class ControlPlaneStack extends Stack {
     });
     this.api = this.managementApi.httpApi;
     this.functions = this.managementApi.functions;
+    // Drafts bound reservedConcurrency by the account's concurrency quota (docs/security.md, "Input bounds").
+    this.functions['drafts-api'].function.addEnvironment(
+      EnvNames.accountConcurrency,
+      String(this.config.accountConcurrency),
+    );
 
     new CfnOutput(this, ControlPlaneOutputs.apiUrl, {
       value: this.managementApi.stage.url,

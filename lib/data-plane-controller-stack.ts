@@ -11,12 +11,14 @@ import {
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { type FunctionUrl, FunctionUrlAuthType } from 'aws-cdk-lib/aws-lambda';
 import type { Construct } from 'constructs';
-import { defaultRolesClaim, defaultWorkspaceClaim, EnvNames } from '../core/env.ts';
-import { defaultEventBusName } from '../core/hotpath/config.ts';
-import { hotPathMetricNamespace } from '../core/hotpath/log.ts';
-import { GrecoTags } from '../core/tags.ts';
-import { defaultManagedPrefix, maxJwtAudiences, maxManagedPrefixLength } from './config.ts';
+import { defaultRolesClaim, defaultWorkspaceClaim, EnvNames } from '../domain/env.ts';
+import { defaultEventBusName } from '../domain/events.ts';
+import { HotPathMetrics } from '../domain/metrics.ts';
+import { defaultManagedPrefix, managedPrefixPattern, maxManagedPrefixLength } from '../domain/names.ts';
+import { GrecoTags } from '../domain/tags.ts';
+import { maxJwtAudiences } from './config.ts';
 import { GrecoFunction } from './constructs/greco-function.ts';
+import { managedFunctionCondition } from './managed-functions-iam.ts';
 import { nagReference, sharedNagReasons } from './nag.ts';
 
 /** Ids of the stack outputs: a contract with the CLI, the local cloud and the docs. */
@@ -28,7 +30,9 @@ export const DataPlaneControllerOutputs = {
 /**
  * The Lambda API actions the controller may call, and nothing else. Reads: `GetFunction` returns a
  * function's tags only with `lambda:ListTags` (Lambda Developer Guide, "Using tags on Lambda
- * functions"). Writes: concurrency, and the `greco:suspended` tag.
+ * functions"); they cover every function of the managed prefix, so that one greco does not manage
+ * answers 404. Writes: concurrency, and the `greco:suspended` tag, only on functions tagged
+ * `greco:managed=true` (`aws:ResourceTag`, lib/managed-functions-iam.ts).
  */
 export const controllerLambdaActions = {
   read: [
@@ -43,9 +47,9 @@ export const controllerLambdaActions = {
 
 /**
  * Timeout of the controller. A verb makes 2 to 4 Lambda API calls (more only while another writer
- * changes the same function); each is retried for at most 3 s when throttled
- * (core/hotpath/retry.ts) and the first one that runs out fails the verb with 503. 15 s covers
- * four calls that each succeed at their deadline, plus a cold start.
+ * changes the same function); each is retried for at most 3 s when throttled (hotpath/retry.ts)
+ * and the first one that runs out fails the verb with 503. 15 s covers four calls that each
+ * succeed at their deadline, plus a cold start.
  */
 export const controllerTimeout = Duration.seconds(15);
 
@@ -98,7 +102,6 @@ export interface DataPlaneControllerStackProps extends StackProps {
   readonly eventBusName?: string;
 }
 
-const managedPrefixPattern = new RegExp(`^[a-z][a-z0-9]{0,${maxManagedPrefixLength - 1}}$`);
 /** EventBridge bus names: 1..256 of `[/.\-_A-Za-z0-9]` (EventBridge API Reference, CreateEventBus). */
 const eventBusNamePattern = /^[/.\-_A-Za-z0-9]{1,256}$/;
 
@@ -179,6 +182,7 @@ export class DataPlaneControllerStack extends Stack {
         effect: Effect.ALLOW,
         actions: [...controllerLambdaActions.concurrency],
         resources: [managedFunctions],
+        conditions: managedFunctionCondition,
       }),
     );
     fn.addToRolePolicy(
@@ -189,7 +193,11 @@ export class DataPlaneControllerStack extends Stack {
         resources: [managedFunctions],
         // Only the suspended tag: the controller can neither adopt a function (greco:managed), move it
         // to another workspace (greco:workspace) nor change what start restores (greco:reserved-concurrency).
-        conditions: { 'ForAllValues:StringEquals': { 'aws:TagKeys': [GrecoTags.suspended] } },
+        // And only on managed functions: it cannot suspend a function greco does not manage.
+        conditions: {
+          ...managedFunctionCondition,
+          'ForAllValues:StringEquals': { 'aws:TagKeys': [GrecoTags.suspended] },
+        },
       }),
     );
     fn.addToRolePolicy(
@@ -268,14 +276,14 @@ export class DataPlaneControllerStack extends Stack {
         expression: 'FILL(failures, 0)',
         usingMetrics: {
           failures: new Metric({
-            namespace: hotPathMetricNamespace,
-            metricName: 'EventPublishFailures',
+            namespace: HotPathMetrics.namespace,
+            metricName: HotPathMetrics.eventPublishFailures,
             period: Duration.minutes(5),
             statistic: 'Sum',
           }),
         },
         period: Duration.minutes(5),
-        label: 'EventPublishFailures',
+        label: HotPathMetrics.eventPublishFailures,
       }),
       1,
       'greco hot path: Function Suspended / Function Started events could not be published (verbs still succeeded)',

@@ -52,7 +52,12 @@ export const sharedNagReasons = {
   wildcardResource:
     'Resource "*" only for actions that support no resource-level permissions (Service Authorization Reference): ' +
     'X-Ray PutTraceSegments/PutTelemetryRecords/GetSampling* of traced functions and state machines, CloudWatch Logs ' +
-    'vended-log delivery of the state machine, and lambda:GetAccountSettings of the Lambda conductor.',
+    'vended-log delivery of the state machine, and lambda:GetAccountSettings of the Lambda conductor. The state ' +
+    "machine's logs:PutResourcePolicy/DescribeResourcePolicies/DescribeLogGroups are the statement CDK adds for " +
+    'logging to CloudWatch Logs (Step Functions Developer Guide, "IAM policies for logging to CloudWatch Logs"): ' +
+    'Step Functions sets up delivery to its log group with them, CloudWatch Logs asks for a log-group:* resource ' +
+    'there, not one group, and resource policies it writes apply to AWS service principals only; the role is ' +
+    'assumed by states.amazonaws.com for this account only and the definition calls no CloudWatch Logs API.',
   /** `Serverless-LambdaDLQ` on functions that are never invoked asynchronously. */
   synchronousInvocationOnly:
     'Invoked synchronously only (API Gateway Lambda proxy, a function URL, or Step Functions lambda:invoke), which ' +

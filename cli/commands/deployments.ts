@@ -18,9 +18,9 @@ Options:
 `,
   async run(args, ctx) {
     const { values } = parseCommandArgs('deployments', args, { limit: { type: 'string' } });
-    const session = await loadSession(ctx.workDir);
+    const session = await loadSession(ctx);
     const api = new ApiClient(session.apiUrl, session.token);
-    const { body } = await api.request<{ deployments: (DeploymentView & { startedAt?: string })[] }>(
+    const { body } = await api.request<{ deployments: DeploymentView[] }>(
       'GET',
       `v1/deployments?limit=${encodeURIComponent(values.limit ?? '25')}`,
     );
@@ -42,7 +42,7 @@ Options:
           d.status,
           `${d.baseEpoch} → ${d.targetEpoch}`,
           d.counts === undefined ? '-' : `+${d.counts.create} ~${d.counts.update} -${d.counts.delete}`,
-          d.startedAt ?? '-',
+          d.phases?.requestedAt ?? '-',
         ]),
       ]),
     );

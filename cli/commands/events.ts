@@ -1,5 +1,4 @@
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Command, CommandContext } from '../command.ts';
 import { parseCommandArgs } from '../command.ts';
 import { loadSession } from '../context.ts';
@@ -45,8 +44,9 @@ export const events: Command = {
   summary: "print your workspace's deployment and hot-path events; --follow keeps streaming",
   usage: `Usage: greco events [--follow] [--json]
 
-Local cloud: prints the events of your workspace that the EventBridge emulator recorded in
-<work dir>/events.jsonl (sources greco.deployments and greco.hotpath), in order; with --follow,
+Local cloud: prints the events of your workspace that the EventBridge emulator of the running
+local cloud recorded in its events.jsonl (sources greco.deployments and greco.hotpath), in order;
+with --follow,
 then streams new ones (GET <eventbridge>/_greco/tail) until Ctrl-C. Deployed greco: events go to
 the EventBridge bus greco; create a rule to see them (docs/cli.md says how).
 
@@ -56,7 +56,7 @@ Options:
 `,
   async run(args, ctx) {
     const { values } = parseCommandArgs('events', args, { follow: { type: 'boolean', default: false } });
-    const session = await loadSession(ctx.workDir);
+    const session = await loadSession(ctx);
     if (session.local === undefined) {
       throw new CliError(
         'events of a deployed greco are on its EventBridge bus "greco": create a rule with the pattern {"source":[{"prefix":"greco."}],"detail":{"workspace":["' +
@@ -88,7 +88,7 @@ Options:
         }
       }
       const seen = new Set<string>();
-      const text = await readFile(join(ctx.workDir, 'events.jsonl'), 'utf8').catch(() => '');
+      const text = await readFile(session.local.eventsFile, 'utf8').catch(() => '');
       for (const line of text.split('\n')) {
         const event = parseLine(line);
         if (event === undefined || seen.has(event.id)) continue;

@@ -25,7 +25,7 @@ reserved concurrency and code SHA-256, with the live epoch.
 `,
   async run(args, ctx) {
     parseCommandArgs('functions', args, {});
-    const session = await loadSession(ctx.workDir);
+    const session = await loadSession(ctx);
     const api = new ApiClient(session.apiUrl, session.token);
     const all: LiveFunction[] = [];
     let epoch = 0;

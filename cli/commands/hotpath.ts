@@ -17,7 +17,7 @@ async function verb(which: 'suspend' | 'start', args: string[], ctx: CommandCont
   const name = positionals[0];
   if (name === undefined || positionals.length > 1)
     throw new UsageError(`${which}: give one function NAME (see greco ${which} --help)`);
-  const session = await loadSession(ctx.workDir);
+  const session = await loadSession(ctx);
   if (session.controllerUrl === undefined) {
     throw new CliError(
       'the hot-path controller URL is unknown: run greco login --controller-url URL (the ControllerUrl output of GrecoDataPlaneController)',

@@ -42,7 +42,7 @@ Options:
     } catch {
       throw new UsageError(`invoke: --payload must be JSON, got ${payload}`);
     }
-    const session = await loadSession(ctx.workDir);
+    const session = await loadSession(ctx);
     const functionName = `${session.managedPrefix}-${session.workspace}-${name}`;
     const lambda = lambdaClientFor(session);
     let answer: InvokeCommandOutput;

@@ -1,4 +1,4 @@
-import { allRoles } from '../../local/cloud.ts';
+import { Roles } from '../../domain/roles.ts';
 import type { Command } from '../command.ts';
 import { parseCommandArgs, printJson } from '../command.ts';
 import {
@@ -74,10 +74,10 @@ Options:
         'login: --workspace NAME is required for the local cloud (see greco login --help)',
       );
     }
-    const state = await requireLocalState(ctx.workDir);
+    const state = await requireLocalState(ctx);
     const roles =
       values.roles === undefined
-        ? [...allRoles]
+        ? [...Roles]
         : values.roles
             .split(',')
             .map((r) => r.trim())

@@ -33,7 +33,7 @@ export interface PlanResult {
  */
 export async function planFile(path: string, ctx: CommandContext): Promise<PlanResult> {
   const file = await loadGrecoFile(path, ctx.cwd);
-  const session = await loadSession(ctx.workDir);
+  const session = await loadSession(ctx);
   if (file.workspace !== undefined && file.workspace !== session.workspace) {
     throw new CliError(
       `${path} is for workspace ${file.workspace}, but you are logged in to ${session.workspace}: run greco login --workspace ${file.workspace}`,

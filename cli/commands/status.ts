@@ -15,7 +15,7 @@ and function count, the most recent deployment, and the draft greco plan edits.
 `,
   async run(args, ctx) {
     parseCommandArgs('status', args, {});
-    const session = await loadSession(ctx.workDir);
+    const session = await loadSession(ctx);
     const api = new ApiClient(session.apiUrl, session.token);
     const [live, recent] = await Promise.all([
       api.request<{ epoch: number; functions: unknown[]; nextCursor?: string }>('GET', 'v1/functions'),

@@ -4,10 +4,8 @@
  *
  * @module
  */
+import { conductorNamePattern } from '../../domain/names.ts';
 import type { ConductorRegistration } from './types.ts';
-
-/** A conductor's name: short, lowercase, usable in keys (`RESULT#<conductor>#<name>`). */
-export const conductorNamePattern = /^[a-z][a-z0-9-]{0,31}$/;
 
 /** The registry is not a non-empty JSON array of unique, well-formed registrations. */
 export class InvalidConductorRegistryError extends Error {

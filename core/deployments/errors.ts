@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { GrecoError } from '../errors.ts';
+import { GrecoError } from '../../domain/errors.ts';
 
 /** 409: the workspace already has a deployment in flight (it holds the deployment lock). */
 export class DeploymentInProgressError extends GrecoError {

@@ -1,17 +1,13 @@
 /**
- * Publishing deployment events to the EventBridge bus (docs/events.md).
+ * Deployment events (docs/events.md): their `detail`, and publishing them to the EventBridge bus.
  *
  * @module
  */
 import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { defaultEventBusName, EventSources } from '../../domain/events.ts';
 import { EventPublishError } from './errors.ts';
-import type { DeploymentEventDetail, DeploymentEventType } from './types.ts';
-
-/** `source` of every deployment event. */
-export const deploymentEventSource = 'greco.deployments';
-
-/** The bus greco publishes to when `GRECO_EVENT_BUS_NAME` is unset (the design names it). */
-export const defaultEventBusName = 'greco';
+import { snapshotObjectKey } from './keys.ts';
+import type { Deployment, DeploymentEventDetail, DeploymentEventType, Reason } from './types.ts';
 
 /** Options of {@link DeploymentEvents}. */
 export interface DeploymentEventsOptions {
@@ -45,7 +41,7 @@ export class DeploymentEvents {
           Entries: [
             {
               EventBusName: this.eventBusName,
-              Source: deploymentEventSource,
+              Source: EventSources.deployments,
               DetailType: detailType,
               Detail: JSON.stringify(detail),
               Resources: detail.executionArn === '' ? [] : [detail.executionArn],
@@ -65,4 +61,38 @@ export class DeploymentEvents {
       );
     }
   }
+}
+
+/** The `detail` of event `type` for a deployment record. */
+export function eventDetail(record: Deployment, type: DeploymentEventType): DeploymentEventDetail {
+  const committed = type === 'Deployment Committed' || type === 'Epoch Activated';
+  return {
+    workspace: record.workspace,
+    deploymentId: record.deploymentId,
+    draftId: record.draftId,
+    status: record.status,
+    baseEpoch: record.baseEpoch,
+    targetEpoch: record.targetEpoch,
+    ...(committed ? { epoch: record.targetEpoch } : {}),
+    ...(type === 'Epoch Activated'
+      ? {
+          previousEpoch: record.baseEpoch,
+          snapshotKey: snapshotObjectKey(record.workspace, record.targetEpoch),
+        }
+      : {}),
+    counts: record.counts,
+    ...(type === 'Deployment Vetoed' ? { reasons: vetoReasons(record) } : {}),
+    ...(record.error !== undefined &&
+    (type === 'Deployment Aborted' || type === 'Deployment CommitIncomplete')
+      ? { error: record.error }
+      : {}),
+    executionArn: record.executionArn,
+  };
+}
+
+/** Every conductor's veto reasons of a deployment, each with the conductor that gave it. */
+export function vetoReasons(record: Deployment): (Reason & { readonly conductor: string })[] {
+  return Object.entries(record.votes ?? {}).flatMap(([conductor, vote]) =>
+    vote.reasons.map((reason) => ({ ...reason, conductor })),
+  );
 }

@@ -6,7 +6,7 @@
  * @module
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { ValidationError } from '../errors.ts';
+import { ValidationError } from '../../domain/errors.ts';
 
 const alphabet = 'abcdefghijklmnopqrstuvwxyz234567';
 

@@ -11,12 +11,8 @@ export { workspacePk };
 export const lockSk = 'LOCK';
 /** Sort key of a deployment record. */
 export const deploymentSk = (deploymentId: string): string => `DEPLOY#${deploymentId}`;
-/** Prefix of every deployment record's sort key. */
-export const deploymentSkPrefix = 'DEPLOY#';
 /** Sort key of one committed epoch, zero-padded to sort by number. */
 export const epochSk = (epoch: number): string => `EPOCH#${String(epoch).padStart(10, '0')}`;
-/** Prefix of every epoch item's sort key. */
-export const epochSkPrefix = 'EPOCH#';
 /** Partition of one deployment's change set and conductor progress. */
 export const deploymentPk = (ws: string, deploymentId: string): string => `DEPLOY#${ws}#${deploymentId}`;
 /** Sort key of one change of a deployment. */

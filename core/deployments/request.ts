@@ -1,25 +1,32 @@
 /**
  * "Make it so": the deployments API's POST, as plain code over the stores and Step Functions.
+ * The deployment is planned here, once: the change set is written with the deployment's
+ * record, and the `begin` step works from it.
  *
  * @module
  */
-import { type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { ConflictError, PreconditionFailedError, ServiceUnavailableError } from '../errors.ts';
-import { planChanges } from '../plan.ts';
-import type { ConfigStore } from '../store/config-store.ts';
+import { ExecutionAlreadyExists, type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { ConflictError, PreconditionFailedError, ServiceUnavailableError } from '../../domain/errors.ts';
+import { managedFunctionName } from '../../domain/names.ts';
+import { type Plan, planChanges } from '../plan.ts';
+import type { FunctionSpec } from '../spec.ts';
+import { versionMatches } from '../store/drafts.ts';
 import type { ChangeContext, ExpectedVersion } from '../store/types.ts';
 import { DeploymentInProgressError, DeploymentNotStartedError, NothingToDeployError } from './errors.ts';
 import { deploymentIdFor, newDeploymentId } from './ids.ts';
-import type { DeploymentStore, StoredDeployment } from './store.ts';
-import type { Deployment } from './types.ts';
+import type { StoredDeployment } from './store.ts';
+import { type DeploymentStores, recordRequest } from './transactions.ts';
+import type { ChangeItem, Deployment } from './types.ts';
 
 /** What {@link requestDeployment} needs. */
 export interface DeploymentRequestDeps {
-  readonly store: ConfigStore;
-  readonly deployments: DeploymentStore;
+  /** The aggregates of the config table (`createDeploymentStores`). */
+  readonly stores: DeploymentStores;
   readonly sfn: SFNClient;
   /** ARN of the deployment state machine. */
   readonly stateMachineArn: string;
+  /** Prefix of managed function names (`GRECO_MANAGED_PREFIX`), for the change set's `managedName`s. */
+  readonly managedPrefix: string;
   /** Clock. @default - the system clock */
   readonly now?: () => Date;
 }
@@ -36,11 +43,11 @@ export interface DeploymentRequest {
 }
 
 /**
- * Requests a deployment of a draft: checks it (exists, open, at `expected`, has changes, the
- * workspace lock is free), then, in one TransactWriteItems, freezes the draft, takes the
- * lock, puts the deployment record (`Requested`) and its log entry and the audit record
- * `deployment.start`; then starts the execution named by the deployment id with input
- * `{ workspace, deploymentId }`.
+ * Requests a deployment of a draft: checks it (exists, open, at `expected`, the workspace lock is
+ * free), plans it against the live model (no changes: 409), writes the change set, then records
+ * the deployment in one transaction (`recordRequest`: the draft frozen, the lock, the record
+ * `Requested`, the audit record `deployment.start`); then starts the execution named by the
+ * deployment id with input `{ workspace, deploymentId }`.
  *
  * Idempotent: with an `idempotencyKey`, a repeated request finds the same record and starts
  * nothing new; any request for a draft whose deployment is still `Requested` (its execution
@@ -58,7 +65,7 @@ export async function requestDeployment(
   deps: DeploymentRequestDeps,
   request: DeploymentRequest,
 ): Promise<StoredDeployment> {
-  const { store, deployments } = deps;
+  const { drafts, deployments, live } = deps.stores;
   const { workspace: ws, draftId } = request;
   const keyedId =
     request.idempotencyKey === undefined ? undefined : deploymentIdFor(ws, draftId, request.idempotencyKey);
@@ -67,7 +74,7 @@ export async function requestDeployment(
     if (existing !== undefined) return ensureStarted(deps, existing);
   }
 
-  const draft = await store.getDraft(ws, draftId);
+  const draft = await drafts.getDraft(ws, draftId);
   if (draft.state === 'frozen' && draft.deploymentId !== undefined) {
     const holder = await deployments.get(ws, draft.deploymentId);
     if (holder?.status === 'Requested' && (keyedId === undefined || keyedId === holder.deploymentId)) {
@@ -93,9 +100,9 @@ export async function requestDeployment(
   const lock = await deployments.getLock(ws);
   if (lock !== undefined && lock.deploymentId !== keyedId)
     throw new DeploymentInProgressError(lock.deploymentId);
-  const live = await store.getLiveModel(ws);
-  const plan = planChanges(live.functions, draft.functions);
-  if (plan.changes.length === 0) throw new NothingToDeployError(draftId, live.epoch);
+  const liveModel = await live.getLiveModel(ws);
+  const plan = planChanges(liveModel.functions, draft.functions);
+  if (plan.changes.length === 0) throw new NothingToDeployError(draftId, liveModel.epoch);
 
   const deploymentId = keyedId ?? newDeploymentId();
   const now = (deps.now?.() ?? new Date()).toISOString();
@@ -105,57 +112,55 @@ export async function requestDeployment(
     draftId,
     draftVersion: draft.version,
     status: 'Requested',
-    baseEpoch: live.epoch,
-    targetEpoch: live.epoch + 1,
+    baseEpoch: liveModel.epoch,
+    targetEpoch: liveModel.epoch + 1,
     startedBy: request.context.actor,
     phases: { requestedAt: now },
     votes: {},
     counts: { create: plan.summary.create, update: plan.summary.update, delete: plan.summary.delete },
     executionArn: executionArnOf(deps.stateMachineArn, deploymentId),
   };
-  await store.transactWrite(
-    [
-      store.freezeDraftItem(ws, draftId, draft.version, deploymentId),
-      ...deployments.requestItems(record),
-      store.auditItem(ws, request.context, now, {
-        action: 'deployment.start',
-        target: `drafts/${draftId}/deployments`,
-        draftId,
-        detail: { deploymentId, draftVersion: draft.version, baseEpoch: live.epoch, counts: record.counts },
-      }),
-    ],
-    async () => {
-      // Someone else's transaction won: find out whose, and answer as if ours had lost cleanly.
-      if ((await deployments.get(ws, deploymentId)) !== undefined) return undefined; // same key, concurrent
-      const holder = await deployments.getLock(ws);
-      if (holder !== undefined && holder.deploymentId !== deploymentId) {
-        return new DeploymentInProgressError(holder.deploymentId);
-      }
-      const current = await store.getDraftSummary(ws, draftId);
-      if (current.state !== 'open') {
-        return current.deploymentId === undefined
-          ? new ConflictError(`draft ${draftId} is ${current.state}`)
-          : new DeploymentInProgressError(current.deploymentId);
-      }
-      if (current.version !== draft.version) {
-        return request.expected === undefined
-          ? new ConflictError(
-              `draft ${draftId} changed while its deployment was requested: send the request again`,
-            )
-          : new PreconditionFailedError(
-              `draft ${draftId} is at version ${current.version}, not the version you read`,
-              {
-                currentETag: `"${current.version}"`,
-              },
-            );
-      }
-      return new ServiceUnavailableError('the deployment could not be recorded, try again', 1);
-    },
+  await deployments.writeChangeSet(
+    ws,
+    deploymentId,
+    changeSetOf(plan, draft.functions, deps.managedPrefix, ws),
+    now,
   );
+  try {
+    await recordRequest(deps.stores, record, request.context, request.expected);
+  } catch (error) {
+    // A random id's change set belongs to nobody now. A keyed one may be recorded by a
+    // concurrent request with the same key: it is left for that request, or for collectGarbage.
+    if (keyedId === undefined) await deployments.discardChangeSet(ws, deploymentId);
+    throw error;
+  }
   const stored = await deployments.get(ws, deploymentId);
   if (stored === undefined)
     throw new ServiceUnavailableError('the deployment record could not be read back', 1);
   return ensureStarted(deps, stored);
+}
+
+/**
+ * The change items of a plan: one per created, updated or deleted function, with its managed
+ * function name and the spec to stage (none for deletes). `previousVersion` is added by `begin`,
+ * which reads the base epoch's routing table.
+ */
+export function changeSetOf(
+  plan: Plan,
+  functions: readonly FunctionSpec[],
+  managedPrefix: string,
+  ws: string,
+): ChangeItem[] {
+  const specs = new Map(functions.map((spec) => [spec.name, spec]));
+  return plan.changes.map((change) => {
+    const spec = specs.get(change.name);
+    return {
+      name: change.name,
+      action: change.action,
+      managedName: managedFunctionName(managedPrefix, ws, change.name),
+      ...(change.action === 'delete' || spec === undefined ? {} : { spec }),
+    };
+  });
 }
 
 /**
@@ -166,7 +171,7 @@ export async function requestDeployment(
  * @throws DeploymentNotStartedError (503) when StartExecution fails
  */
 export async function ensureStarted(
-  deps: DeploymentRequestDeps,
+  deps: Pick<DeploymentRequestDeps, 'sfn' | 'stateMachineArn'>,
   record: StoredDeployment,
 ): Promise<StoredDeployment> {
   if (record.status !== 'Requested') return record;
@@ -179,7 +184,7 @@ export async function ensureStarted(
       }),
     );
   } catch (error) {
-    if ((error as { name?: string }).name === 'ExecutionAlreadyExists') return record;
+    if (error instanceof ExecutionAlreadyExists) return record;
     throw new DeploymentNotStartedError(record.deploymentId, 5, { cause: error });
   }
   return record;
@@ -191,9 +196,4 @@ export async function ensureStarted(
  */
 export function executionArnOf(stateMachineArn: string, name: string): string {
   return `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
-}
-
-function versionMatches(version: number, expected: ExpectedVersion): boolean {
-  if (expected === '*') return true;
-  return typeof expected === 'number' ? version === expected : expected.includes(version);
 }

@@ -1,23 +1,26 @@
 /**
- * The deployments' records in the config table (see docs/deployments.md, "Records"): the
- * deployment record and its log entry, the workspace lock, change and result items, epoch
- * items. Transactions that also touch drafts, the live head or the audit log are built from
- * these items and {@link ConfigStore}'s builders and run with `ConfigStore.transactWrite`.
+ * The deployments aggregate in the config table (see docs/deployments.md, "Records"): the
+ * deployment record and its log entry, the workspace lock, the change set (`CHANGE#`), the
+ * conductors' results (`RESULT#`) and the epoch items, with the transaction items they contribute.
+ * Transactions that also touch drafts, the live head or the audit log are composed in
+ * `transactions.ts`.
  *
  * @module
  */
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import {
-  type DynamoDBDocumentClient,
-  GetCommand,
-  QueryCommand,
-  type QueryCommandInput,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
-import { ValidationError } from '../errors.ts';
+  decodeCursor,
+  encodeCursor,
+  getItem,
+  guardTable,
+  queryPage,
+  queryPrefix,
+  withoutKeys,
+} from '../store/access.ts';
 import { type BatchRequest, type BatchWriteOptions, batchWriteAll } from '../store/batch.ts';
-import type { TransactItem } from '../store/config-store.ts';
-import { translateUnavailable } from '../store/errors.ts';
-import { queryAllByPrefix } from '../store/query.ts';
+import type { ConfigTableOptions } from '../store/client.ts';
+import { discardPending, markPending, pendingClearedItem } from '../store/garbage.ts';
+import { isConditionFailed, type TransactItem } from '../store/transact.ts';
 import {
   changeSk,
   changeSkPrefix,
@@ -54,10 +57,7 @@ export interface DeploymentPage {
 }
 
 /** Options of {@link DeploymentStore}. */
-export interface DeploymentStoreOptions {
-  /** A document client of the config table (`removeUndefinedValues: true`). */
-  readonly doc: DynamoDBDocumentClient;
-  readonly tableName: string;
+export interface DeploymentStoreOptions extends ConfigTableOptions {
   /** Tuning of the bulk writes of change items. @default - {@link batchWriteAll}'s defaults */
   readonly batchWrite?: BatchWriteOptions;
 }
@@ -72,37 +72,36 @@ export interface RecordUpdate {
 }
 
 /**
- * Reads and writes deployment records. Every read is consistent. SDK errors that mean the
- * table is unavailable become `ServiceUnavailableError`; a failed condition of
+ * Reads and writes the deployments aggregate. Every read is consistent. SDK errors that mean the
+ * table is unavailable become `ServiceUnavailableError` (503); a failed condition of
  * {@link update} is answered `false`, for the caller to re-read and decide.
+ *
+ * @example
+ * const deployments = new DeploymentStore({ doc: createConfigTableDocumentClient(), tableName });
+ * const record = await deployments.get('acme', deploymentId);
  */
 export class DeploymentStore {
-  readonly tableName: string;
-  readonly #doc: DynamoDBDocumentClient;
+  readonly #table: ConfigTableOptions;
   readonly #batchWrite: BatchWriteOptions;
 
   constructor(options: DeploymentStoreOptions) {
-    this.tableName = options.tableName;
-    this.#doc = options.doc;
+    this.#table = { doc: options.doc, tableName: options.tableName };
     this.#batchWrite = options.batchWrite ?? {};
   }
 
   /** The deployment record, `undefined` when `ws` has no such deployment. */
   async get(ws: string, deploymentId: string): Promise<StoredDeployment | undefined> {
-    const item = await this.#get(workspacePk(ws), deploymentSk(deploymentId));
-    return item === undefined ? undefined : (strip(item) as unknown as StoredDeployment);
+    return this.#get<StoredDeployment>(workspacePk(ws), deploymentSk(deploymentId));
   }
 
   /** The workspace's deployment lock, `undefined` when free. */
   async getLock(ws: string): Promise<DeploymentLock | undefined> {
-    const item = await this.#get(workspacePk(ws), lockSk);
-    return item === undefined ? undefined : (strip(item) as unknown as DeploymentLock);
+    return this.#get<DeploymentLock>(workspacePk(ws), lockSk);
   }
 
   /** An epoch item, `undefined` when `ws` has no such epoch (e.g. a model set without a deployment). */
   async getEpoch(ws: string, epoch: number): Promise<EpochItem | undefined> {
-    const item = await this.#get(workspacePk(ws), epochSk(epoch));
-    return item === undefined ? undefined : (strip(item) as unknown as EpochItem);
+    return this.#get<EpochItem>(workspacePk(ws), epochSk(epoch));
   }
 
   /**
@@ -111,9 +110,11 @@ export class DeploymentStore {
    * @throws ValidationError (400, field `cursor`) for a cursor this store did not produce
    */
   async list(ws: string, options: { limit?: number; cursor?: string } = {}): Promise<DeploymentPage> {
-    const startSk = options.cursor === undefined ? undefined : decodeCursor(options.cursor);
-    const page = await this.#query({
-      TableName: this.tableName,
+    const startSk =
+      options.cursor === undefined
+        ? undefined
+        : decodeCursor(options.cursor, (sk) => sk.startsWith(deploymentLogSkPrefix));
+    const page = await queryPage(this.#table, {
       KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
       ExpressionAttributeValues: { ':pk': workspacePk(ws), ':prefix': deploymentLogSkPrefix },
       ScanIndexForward: false,
@@ -130,53 +131,76 @@ export class DeploymentStore {
 
   /** Every change of a deployment, by name. */
   async listChanges(ws: string, deploymentId: string): Promise<ChangeItem[]> {
-    const items = await this.#queryAll(deploymentPk(ws, deploymentId), changeSkPrefix);
-    return items.map(strip) as unknown as ChangeItem[];
+    const items = await queryPrefix(this.#table, deploymentPk(ws, deploymentId), changeSkPrefix);
+    return items.map(withoutKeys) as unknown as ChangeItem[];
   }
 
   /** Every result item of a deployment (all conductors, or one), by conductor then name. */
   async listResults(ws: string, deploymentId: string, conductor?: string): Promise<ResultItem[]> {
     const prefix = conductor === undefined ? 'RESULT#' : resultSkPrefix(conductor);
-    const items = await this.#queryAll(deploymentPk(ws, deploymentId), prefix);
+    const items = await queryPrefix(this.#table, deploymentPk(ws, deploymentId), prefix);
     // `conductor` and `name` are in the sort key (`RESULT#<conductor>#<name>`) whatever the item holds.
     return items.map((item) => {
       const [, conductor = '', ...name] = String(item.sk).split('#');
-      return { ...strip(item), conductor, name: name.join('#') } as unknown as ResultItem;
+      return { ...withoutKeys(item), conductor, name: name.join('#') } as unknown as ResultItem;
     });
   }
 
   /**
-   * Writes a deployment's change items (batch writes). Idempotent: the same changes write the
-   * same items, so a crashed `begin` may simply run again.
+   * Writes a new deployment's change set (the plan made when it was requested) into its
+   * partition, marked pending until the request's transaction references it
+   * ({@link changeSetRecordedItem}); if that transaction does not happen, discard it with
+   * {@link discardChangeSet}, or the garbage collector will. Idempotent for one deployment id.
+   *
+   * @param at ISO 8601 UTC
+   * @throws ServiceUnavailableError (503)
+   */
+  async writeChangeSet(
+    ws: string,
+    deploymentId: string,
+    changes: readonly ChangeItem[],
+    at: string,
+  ): Promise<void> {
+    await markPending(this.#table, ws, deploymentPk(ws, deploymentId), at);
+    await this.putChanges(ws, deploymentId, changes);
+  }
+
+  /** Transaction item: the change set of `deploymentId` belongs to a recorded deployment now. */
+  changeSetRecordedItem(ws: string, deploymentId: string): TransactItem {
+    return pendingClearedItem(this.#table.tableName, ws, deploymentPk(ws, deploymentId));
+  }
+
+  /** Best effort: deletes the change set of a deployment that was never recorded. */
+  async discardChangeSet(ws: string, deploymentId: string): Promise<void> {
+    await discardPending(this.#table, ws, deploymentPk(ws, deploymentId), this.#batchWrite);
+  }
+
+  /**
+   * Writes change items (batch writes), overwriting items of the same names. Idempotent: the same
+   * changes write the same items, so a crashed writer may simply run again.
    */
   async putChanges(ws: string, deploymentId: string, changes: readonly ChangeItem[]): Promise<void> {
     const pk = deploymentPk(ws, deploymentId);
     const requests: BatchRequest[] = changes.map((change) => ({
       PutRequest: { Item: { pk, sk: changeSk(change.name), ...change } },
     }));
-    await batchWriteAll(this.#doc, this.tableName, requests, this.#batchWrite);
+    await batchWriteAll(this.#table.doc, this.#table.tableName, requests, this.#batchWrite);
   }
 
   /**
    * Applies a conditional update to a deployment record.
    * @returns `false` when the condition failed (nothing changed)
+   * @throws ServiceUnavailableError (503)
    */
   async update(ws: string, deploymentId: string, change: RecordUpdate): Promise<boolean> {
     try {
-      await this.#doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { pk: workspacePk(ws), sk: deploymentSk(deploymentId) },
-          UpdateExpression: change.update,
-          ConditionExpression: change.condition,
-          ...(change.names === undefined ? {} : { ExpressionAttributeNames: { ...change.names } }),
-          ...(change.values === undefined ? {} : { ExpressionAttributeValues: { ...change.values } }),
-        }),
+      await guardTable(() =>
+        this.#table.doc.send(new UpdateCommand(this.#updateInput(ws, deploymentId, change))),
       );
       return true;
     } catch (error) {
-      if ((error as { name?: string }).name === 'ConditionalCheckFailedException') return false;
-      throw translateUnavailable(error, 'the config table');
+      if (isConditionFailed(error)) return false;
+      throw error;
     }
   }
 
@@ -199,14 +223,14 @@ export class DeploymentStore {
     return [
       {
         Put: {
-          TableName: this.tableName,
+          TableName: this.#table.tableName,
           Item: { pk, sk: deploymentSk(record.deploymentId), ...stored },
           ConditionExpression: 'attribute_not_exists(pk)',
         },
       },
       {
         Put: {
-          TableName: this.tableName,
+          TableName: this.#table.tableName,
           Item: {
             pk,
             sk: deploymentLogSk(record.phases.requestedAt, record.deploymentId),
@@ -217,7 +241,7 @@ export class DeploymentStore {
       },
       {
         Put: {
-          TableName: this.tableName,
+          TableName: this.#table.tableName,
           Item: { pk, sk: lockSk, deploymentId: record.deploymentId, acquiredAt: record.phases.requestedAt },
           ConditionExpression: 'attribute_not_exists(pk) OR #d = :deployment',
           ExpressionAttributeNames: { '#d': 'deploymentId' },
@@ -229,23 +253,14 @@ export class DeploymentStore {
 
   /** Transaction item: a conditional update of a deployment record. */
   updateItem(ws: string, deploymentId: string, change: RecordUpdate): TransactItem {
-    return {
-      Update: {
-        TableName: this.tableName,
-        Key: { pk: workspacePk(ws), sk: deploymentSk(deploymentId) },
-        UpdateExpression: change.update,
-        ConditionExpression: change.condition,
-        ...(change.names === undefined ? {} : { ExpressionAttributeNames: { ...change.names } }),
-        ...(change.values === undefined ? {} : { ExpressionAttributeValues: { ...change.values } }),
-      },
-    };
+    return { Update: this.#updateInput(ws, deploymentId, change) };
   }
 
   /** Transaction item: releases the workspace lock, conditional on `deploymentId` holding it. */
   releaseLockItem(ws: string, deploymentId: string): TransactItem {
     return {
       Delete: {
-        TableName: this.tableName,
+        TableName: this.#table.tableName,
         Key: { pk: workspacePk(ws), sk: lockSk },
         ConditionExpression: '#d = :deployment',
         ExpressionAttributeNames: { '#d': 'deploymentId' },
@@ -258,69 +273,28 @@ export class DeploymentStore {
   epochItem(ws: string, epoch: EpochItem): TransactItem {
     return {
       Put: {
-        TableName: this.tableName,
+        TableName: this.#table.tableName,
         Item: { pk: workspacePk(ws), sk: epochSk(epoch.epoch), ...epoch },
         ConditionExpression: 'attribute_not_exists(pk)',
       },
     };
   }
 
-  /** Transaction item: checks that the live head is at `epoch` with snapshot `snapshotId`. */
-  liveIsCheck(ws: string, epoch: number, snapshotId: string): TransactItem {
-    return {
-      ConditionCheck: {
-        TableName: this.tableName,
-        Key: { pk: workspacePk(ws), sk: 'LIVE' },
-        ConditionExpression: '#e = :epoch AND #s = :snapshot',
-        ExpressionAttributeNames: { '#e': 'epoch', '#s': 'snapshotId' },
-        ExpressionAttributeValues: { ':epoch': epoch, ':snapshot': snapshotId },
-      },
-    };
-  }
-
   // ------------------------------------------------------------ internals
 
-  async #get(pk: string, sk: string): Promise<Record<string, unknown> | undefined> {
-    try {
-      const { Item } = await this.#doc.send(
-        new GetCommand({ TableName: this.tableName, Key: { pk, sk }, ConsistentRead: true }),
-      );
-      return Item;
-    } catch (error) {
-      throw translateUnavailable(error, 'the config table');
-    }
+  async #get<T>(pk: string, sk: string): Promise<T | undefined> {
+    const item = await getItem<Record<string, unknown>>(this.#table, pk, sk);
+    return item === undefined ? undefined : (withoutKeys(item) as T);
   }
 
-  async #query(input: QueryCommandInput) {
-    try {
-      return await this.#doc.send(new QueryCommand(input));
-    } catch (error) {
-      throw translateUnavailable(error, 'the config table');
-    }
+  #updateInput(ws: string, deploymentId: string, change: RecordUpdate) {
+    return {
+      TableName: this.#table.tableName,
+      Key: { pk: workspacePk(ws), sk: deploymentSk(deploymentId) },
+      UpdateExpression: change.update,
+      ConditionExpression: change.condition,
+      ...(change.names === undefined ? {} : { ExpressionAttributeNames: { ...change.names } }),
+      ...(change.values === undefined ? {} : { ExpressionAttributeValues: { ...change.values } }),
+    };
   }
-
-  async #queryAll(pk: string, prefix: string): Promise<Record<string, unknown>[]> {
-    return queryAllByPrefix((input) => this.#query(input), this.tableName, pk, prefix);
-  }
-}
-
-function strip(item: Record<string, unknown>): Record<string, unknown> {
-  const { pk: _pk, sk: _sk, ...rest } = item;
-  return rest;
-}
-
-function encodeCursor(sk: string): string {
-  return Buffer.from(JSON.stringify({ sk }), 'utf8').toString('base64url');
-}
-
-function decodeCursor(cursor: string): string {
-  try {
-    const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { sk?: unknown };
-    if (typeof parsed.sk === 'string' && parsed.sk.startsWith(deploymentLogSkPrefix)) return parsed.sk;
-  } catch {
-    // falls through to the error below
-  }
-  throw new ValidationError([
-    { field: 'cursor', message: 'is not a cursor from a previous page of this list' },
-  ]);
 }

@@ -186,7 +186,7 @@ export interface EpochItem {
 /** Name of the conductor whose published versions make an epoch's routing table. */
 export const lambdaConductorName = 'lambda';
 
-/** The deployment steps the state machine calls (`event.step` of the deployment-steps Lambda). */
+/** The deployment steps the state machine calls (`action` of the deployment-steps Lambda's input). */
 export type DeploymentStepName =
   | 'begin'
   | 'decide'

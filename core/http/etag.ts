@@ -1,4 +1,4 @@
-import { PreconditionRequiredError } from '../errors.ts';
+import { PreconditionRequiredError } from '../../domain/errors.ts';
 import type { ExpectedVersion } from '../store/types.ts';
 
 /** A draft's ETag: the strong entity tag `"<version>"` (RFC 9110 §8.8.3). */

@@ -5,9 +5,9 @@
  *
  * @module
  */
-import { Logger } from '@aws-lambda-powertools/logger';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { MiddlewareObj, Request } from '@middy/core';
-import { type ClaimNames, callerFromClaims, claimNamesFromEnv, requireRole } from '../auth.ts';
 import {
   GrecoError,
   NotFoundError,
@@ -15,15 +15,25 @@ import {
   ServiceUnavailableError,
   UnsupportedMediaTypeError,
   ValidationError,
-} from '../errors.ts';
+} from '../../domain/errors.ts';
+import { ControlPlaneMetrics } from '../../domain/metrics.ts';
+import { type ClaimNames, callerFromRequest, claimNamesFromEnv, requireRole } from '../auth.ts';
+import {
+  MetricUnit,
+  logger as observabilityLogger,
+  metrics as observabilityMetrics,
+} from '../observability.ts';
 import { problemResponse } from './responses.ts';
 import type { ApiContext, HttpEvent, HttpResponse, Routes } from './types.ts';
 
 type ApiMiddleware = MiddlewareObj<HttpEvent, HttpResponse, Error, ApiContext>;
 type ApiMiddyRequest = Request<HttpEvent, HttpResponse, Error, ApiContext>;
 
-/** The logger of the management handlers (Powertools: JSON lines, level from `POWERTOOLS_LOG_LEVEL`). */
-export const apiLogger = new Logger({ serviceName: 'greco-api' });
+/**
+ * The logger of the management handlers: the process's logger from core/observability.ts (its
+ * service name is the function's `POWERTOOLS_SERVICE_NAME`, its level `POWERTOOLS_LOG_LEVEL`).
+ */
+export const apiLogger: Logger = observabilityLogger;
 
 /** Options of {@link problemJsonOnError}. */
 export interface ProblemJsonOnErrorOptions {
@@ -73,28 +83,68 @@ export interface RequestContextOptions {
   readonly routes: Routes;
   /** Claims that carry the workspace and the roles. @default - from the environment (`claimNamesFromEnv()`) */
   readonly claimNames?: ClaimNames;
+  /** Where the request's keys are appended. @default apiLogger */
+  readonly logger?: Pick<Logger, 'appendKeys'>;
 }
 
 /**
  * Establishes who calls and whether they may: sets `context.requestId`
- * (`requestContext.requestId`) and `context.caller` (from the verified JWT claims), then checks
- * the role the route needs. Runs before the body is read, so a caller without the right role
- * learns nothing about the body's validity.
+ * (`requestContext.requestId`) and `context.caller` (from the verified token), appends them
+ * to the logger as `requestId` and `workspace` (keys of this invocation only: `observe()` removes
+ * them when it ends), then checks the role the route needs. Runs before the body is read, so a
+ * caller without the right role learns nothing about the body's validity.
  *
  * @throws NotFoundError (404) for a route key not in `routes`; UnauthorizedError (401) without
  *   claims; ForbiddenError (403) without a workspace, without a role, or without this route's role
  */
 export function requestContext(opts: RequestContextOptions): ApiMiddleware {
-  const { routes, claimNames = claimNamesFromEnv() } = opts;
+  const { routes, claimNames = claimNamesFromEnv(), logger = apiLogger } = opts;
   const requestContextBefore = (request: ApiMiddyRequest): void => {
     const { event, context } = request;
     context.requestId = event.requestContext?.requestId ?? context.awsRequestId;
+    logger.appendKeys({ requestId: context.requestId });
     const route = Object.hasOwn(routes, event.routeKey) ? routes[event.routeKey] : undefined;
     if (route === undefined) throw new NotFoundError(`there is no route ${event.routeKey}`);
-    context.caller = callerFromClaims(event.requestContext?.authorizer?.jwt?.claims, claimNames);
+    context.caller = callerFromRequest(
+      {
+        claims: event.requestContext?.authorizer?.jwt?.claims,
+        authorization: headerValue(event.headers, 'authorization'),
+      },
+      claimNames,
+    );
+    logger.appendKeys({ workspace: context.caller.workspace });
     requireRole(context.caller, route.role);
   };
   return { before: requestContextBefore };
+}
+
+/** Options of {@link answerMetrics}. */
+export interface AnswerMetricsOptions {
+  /** Where the count is stored (flushed by `observe()`). @default - core/observability.ts `metrics` */
+  readonly metrics?: Pick<Metrics, 'addMetric'>;
+}
+
+/**
+ * Counts each answer by status class: one of `ControlPlaneMetrics.apiAnswers`
+ * (`ApiAnswers2xx`..`ApiAnswers5xx`, unit Count, value 1), in `after` and in `onError`. Use it
+ * after `observe()` (which flushes it) and before `problemJsonOnError()`, so that it sees the
+ * problem+json answer an error became; an error no middleware answered counts as 5xx.
+ */
+export function answerMetrics(opts: AnswerMetricsOptions = {}): ApiMiddleware {
+  const { metrics = observabilityMetrics } = opts;
+  const countAnswerByStatusClass = (request: ApiMiddyRequest): void => {
+    const statusClass = statusClassOf(request.response?.statusCode ?? 500);
+    metrics.addMetric(ControlPlaneMetrics.apiAnswers[statusClass], MetricUnit.Count, 1);
+  };
+  return { after: countAnswerByStatusClass, onError: countAnswerByStatusClass };
+}
+
+/** An HTTP status's class; anything outside 200..599 counts as a server error. */
+function statusClassOf(status: number): keyof typeof ControlPlaneMetrics.apiAnswers {
+  if (status >= 200 && status < 300) return '2xx';
+  if (status >= 300 && status < 400) return '3xx';
+  if (status >= 400 && status < 500) return '4xx';
+  return '5xx';
 }
 
 /** Options of {@link jsonBody}. */

@@ -1,4 +1,4 @@
-import { ConflictError, ValidationError } from '../errors.ts';
+import { ConflictError, ValidationError } from '../../domain/errors.ts';
 import type { FunctionSpec } from '../spec.ts';
 
 /**

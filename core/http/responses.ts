@@ -1,4 +1,4 @@
-import type { GrecoError } from '../errors.ts';
+import type { GrecoError } from '../../domain/errors.ts';
 import type { HttpResponse } from './types.ts';
 
 /** Media type of successful answers. */

@@ -3,7 +3,8 @@ import type {
   APIGatewayProxyStructuredResultV2,
   Context,
 } from 'aws-lambda';
-import type { Caller, Role } from '../auth.ts';
+import type { Role } from '../../domain/roles.ts';
+import type { Caller } from '../auth.ts';
 
 /** An API Gateway HTTP API request, payload format 2.0, behind a JWT authorizer. */
 export type HttpEvent = APIGatewayProxyEventV2WithJWTAuthorizer;
@@ -39,9 +40,23 @@ export interface ApiRequest {
   readonly headers: Readonly<Record<string, string>>;
 }
 
-/** One route: the role it needs and its handler. */
+/** The rule of one path parameter: the pattern its value must match, and how to say so. */
+export interface PathParam {
+  /** The whole value must match (anchor it: `^…$`). */
+  readonly pattern: RegExp;
+  /** What a valid value is, for the 400's message, e.g. `a function name: 1 to 64 letters, digits, - or _`. */
+  readonly description: string;
+}
+
+/** One route: the role it needs, the rules of its path parameters, and its handler. */
 export interface Route {
   readonly role: Role;
+  /**
+   * The rule of every `{param}` in the route key: the router refuses a value that breaks it with
+   * 400 naming the parameter, before the handler runs (so before any I/O). A route key with a
+   * parameter that has no rule here is refused when the router is built.
+   */
+  readonly params?: Readonly<Record<string, PathParam>>;
   readonly handle: (request: ApiRequest) => Promise<HttpResponse>;
 }
 

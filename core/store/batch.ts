@@ -1,5 +1,6 @@
 import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { ServiceUnavailableError } from '../errors.ts';
+import { ServiceUnavailableError } from '../../domain/errors.ts';
+import { forEachWithConcurrency } from '../../domain/pool.ts';
 import { translateUnavailable } from './errors.ts';
 
 /** DynamoDB's BatchWriteItem quota: at most 25 put or delete requests per call. */
@@ -41,21 +42,13 @@ export async function batchWriteAll(
   for (let i = 0; i < requests.length; i += batchWriteMaxItems) {
     chunks.push(requests.slice(i, i + batchWriteMaxItems));
   }
-  let next = 0;
-  let failure: unknown;
-  const worker = async (): Promise<void> => {
-    while (failure === undefined && next < chunks.length) {
-      const chunk = chunks[next++] as BatchRequest[];
-      try {
-        await writeChunk(doc, tableName, chunk, options);
-      } catch (error) {
-        failure ??= error;
-      }
-    }
-  };
-  const workers = Math.max(1, Math.min(options.concurrency ?? 4, chunks.length));
-  await Promise.all(Array.from({ length: workers }, worker));
-  if (failure !== undefined) throw translateUnavailable(failure, 'the config table');
+  try {
+    await forEachWithConcurrency(chunks, (chunk) => writeChunk(doc, tableName, chunk, options), {
+      concurrency: Math.max(1, options.concurrency ?? 4),
+    });
+  } catch (failure) {
+    throw translateUnavailable(failure, 'the config table');
+  }
 }
 
 async function writeChunk(

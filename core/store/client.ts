@@ -1,4 +1,5 @@
 import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
 /**
  * Timeouts and retries of the config-table client. A table that does not answer must give a
@@ -23,8 +24,7 @@ export const StoreClientLimits = {
  * (`AWS_ENDPOINT_URL_DYNAMODB` in the local cloud); `overrides` win over the defaults.
  *
  * @example
- * const client = createConfigTableClient();
- * const store = new ConfigStore({ client, tableName: requireEnv(EnvNames.configTable) });
+ * const doc = createConfigTableDocumentClient(createConfigTableClient());
  */
 export function createConfigTableClient(overrides: DynamoDBClientConfig = {}): DynamoDBClient {
   return new DynamoDBClient({
@@ -36,4 +36,29 @@ export function createConfigTableClient(overrides: DynamoDBClientConfig = {}): D
     },
     ...overrides,
   });
+}
+
+/**
+ * The one document client of the config table that every store takes (option `doc`): plain
+ * JavaScript values in and out, `undefined` members left out of written items.
+ *
+ * @param client the table's low-level client @default - {@link createConfigTableClient}`()`
+ * @example
+ * const drafts = new DraftStore({ doc: createConfigTableDocumentClient(), tableName });
+ */
+export function createConfigTableDocumentClient(
+  client: DynamoDBClient = createConfigTableClient(),
+): DynamoDBDocumentClient {
+  return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+}
+
+/**
+ * What every store of the config table is built on: one document client and the table's name.
+ * Stores built from the same value share the client and so its connections.
+ */
+export interface ConfigTableOptions {
+  /** Document client of the config table: {@link createConfigTableDocumentClient}. */
+  readonly doc: DynamoDBDocumentClient;
+  /** Name of the config table (`GRECO_CONFIG_TABLE`). */
+  readonly tableName: string;
 }

@@ -1,4 +1,4 @@
-import { ServiceUnavailableError } from '../errors.ts';
+import { ServiceUnavailableError } from '../../domain/errors.ts';
 
 /** Error names the AWS SDK gives to throttling, capacity and server-side failures. */
 const transientErrorNames = new Set([

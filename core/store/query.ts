@@ -1,10 +1,14 @@
 import type { QueryCommandInput, QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
 
 /**
- * Every item of partition `pk` whose sort key starts with `prefix`, read consistently, all pages.
+ * Every item of partition `pk` whose sort key starts with `prefix`, read consistently, all pages
+ * (DynamoDB answers at most 1 MB per Query page). The config table's one paginated query loop:
+ * every store and the conductors read item collections through it, never a loop of their own.
  *
  * @param query sends one Query (the caller's own client and error translation)
  * @param tableName the config table
+ * @example
+ * const changes = await queryAllByPrefix((input) => doc.send(new QueryCommand(input)), tableName, deploymentPk(ws, id), 'CHANGE#');
  */
 export async function queryAllByPrefix<T = Record<string, unknown>>(
   query: (input: QueryCommandInput) => Promise<QueryCommandOutput>,

@@ -1,16 +1,18 @@
 /**
  * Management API, audit log: `GET /v1/audit`.
- * Environment: `GRECO_CONFIG_TABLE` and the claim names (see core/env.ts).
+ * Environment: `GRECO_CONFIG_TABLE` and the claim names (see domain/env.ts).
  */
-import { EnvNames, requireEnv } from '../../core/env.ts';
+
 import { apiHandler } from '../../core/http/api-handler.ts';
 import { auditRoutes } from '../../core/http/routes/audit.ts';
-import { createConfigTableClient } from '../../core/store/client.ts';
-import { ConfigStore } from '../../core/store/config-store.ts';
+import { AuditLog } from '../../core/store/audit.ts';
+import { createConfigTableDocumentClient } from '../../core/store/client.ts';
+import { EnvNames, requireEnv } from '../../domain/env.ts';
 
-const store = new ConfigStore({
-  client: createConfigTableClient(),
+// Read-only: the audit log only, none of the stores that write.
+const audit = new AuditLog({
+  doc: createConfigTableDocumentClient(),
   tableName: requireEnv(EnvNames.configTable),
 });
 
-export const handler = apiHandler(auditRoutes({ store }));
+export const handler = apiHandler(auditRoutes({ audit }));

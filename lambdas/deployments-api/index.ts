@@ -1,24 +1,20 @@
 /**
  * Management API, deployments: `POST /v1/drafts/{id}/deployments`, `GET /v1/deployments`,
  * `GET /v1/deployments/{id}`.
- * Environment: `GRECO_CONFIG_TABLE`, `GRECO_DEPLOYMENT_STATE_MACHINE_ARN`, and the claim names
- * (see core/env.ts).
+ * Environment: `GRECO_CONFIG_TABLE`, `GRECO_DEPLOYMENT_STATE_MACHINE_ARN`, `GRECO_MANAGED_PREFIX`
+ * (default `greco`), and the claim names (see domain/env.ts).
  */
 import { SFNClient } from '@aws-sdk/client-sfn';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { DeploymentStore } from '../../core/deployments/store.ts';
-import { EnvNames, requireEnv } from '../../core/env.ts';
+import { createDeploymentStores } from '../../core/deployments/transactions.ts';
 import { apiHandler } from '../../core/http/api-handler.ts';
 import { deploymentsRoutes } from '../../core/http/routes/deployments.ts';
-import { createConfigTableClient } from '../../core/store/client.ts';
-import { ConfigStore } from '../../core/store/config-store.ts';
+import { createConfigTableDocumentClient } from '../../core/store/client.ts';
+import { EnvNames, optionalEnv, requireEnv } from '../../domain/env.ts';
+import { defaultManagedPrefix } from '../../domain/names.ts';
 
-const tableName = requireEnv(EnvNames.configTable);
-const client = createConfigTableClient();
-const store = new ConfigStore({ client, tableName });
-const deployments = new DeploymentStore({
-  doc: DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } }),
-  tableName,
+const stores = createDeploymentStores({
+  doc: createConfigTableDocumentClient(),
+  tableName: requireEnv(EnvNames.configTable),
 });
 // Bounded like the table client: a Step Functions that does not answer gives a 503 well within
 // API Gateway's 30-second integration timeout.
@@ -30,9 +26,9 @@ const sfn = new SFNClient({
 
 export const handler = apiHandler(
   deploymentsRoutes({
-    store,
-    deployments,
+    stores,
     sfn,
     stateMachineArn: requireEnv(EnvNames.deploymentStateMachineArn),
+    managedPrefix: optionalEnv(EnvNames.managedPrefix, defaultManagedPrefix),
   }),
 );

@@ -2,24 +2,42 @@
  * Management API, drafts: `POST /v1/drafts`, `GET /v1/drafts`, `GET|PUT|DELETE /v1/drafts/{id}`,
  * `PUT|DELETE /v1/drafts/{id}/functions/{name}`, `GET /v1/drafts/{id}/plan`.
  * Environment: `GRECO_CONFIG_TABLE`, `GRECO_ARTIFACTS_BUCKET`, `GRECO_MANAGED_PREFIX` (default
- * `greco`), and the claim names (see core/env.ts).
+ * `greco`), `GRECO_ACCOUNT_CONCURRENCY` (default Lambda's 1,000; it bounds `reservedConcurrency`),
+ * and the claim names (see domain/env.ts).
  */
 import { ArtifactStore, createArtifactsClient } from '../../core/artifacts.ts';
-import { EnvNames, optionalEnv, requireEnv } from '../../core/env.ts';
 import { apiHandler } from '../../core/http/api-handler.ts';
 import { draftsRoutes } from '../../core/http/routes/drafts.ts';
-import { createConfigTableClient } from '../../core/store/client.ts';
-import { ConfigStore } from '../../core/store/config-store.ts';
+import { type ConfigTableOptions, createConfigTableDocumentClient } from '../../core/store/client.ts';
+import { DraftStore } from '../../core/store/drafts.ts';
+import { LiveModels } from '../../core/store/snapshots.ts';
+import { EnvNames, optionalEnv, requireEnv } from '../../domain/env.ts';
+import { defaultAccountConcurrency, maxReservedConcurrencyFor } from '../../domain/lambda-quotas.ts';
+import { defaultManagedPrefix } from '../../domain/names.ts';
 
-const store = new ConfigStore({
-  client: createConfigTableClient(),
+const table: ConfigTableOptions = {
+  doc: createConfigTableDocumentClient(),
   tableName: requireEnv(EnvNames.configTable),
-});
+};
+const accountConcurrency = Number(
+  optionalEnv(EnvNames.accountConcurrency, String(defaultAccountConcurrency)),
+);
+if (!Number.isSafeInteger(accountConcurrency) || accountConcurrency < 0) {
+  throw new Error(
+    `environment variable ${EnvNames.accountConcurrency} must be a whole number of concurrent executions, got ${JSON.stringify(process.env[EnvNames.accountConcurrency])}`,
+  );
+}
 const artifacts = new ArtifactStore({
   client: createArtifactsClient(),
   bucket: requireEnv(EnvNames.artifactsBucket),
 });
 
 export const handler = apiHandler(
-  draftsRoutes({ store, artifacts, managedPrefix: optionalEnv(EnvNames.managedPrefix, 'greco') }),
+  draftsRoutes({
+    drafts: new DraftStore(table),
+    live: new LiveModels(table),
+    artifacts,
+    managedPrefix: optionalEnv(EnvNames.managedPrefix, defaultManagedPrefix),
+    maxReservedConcurrency: maxReservedConcurrencyFor(accountConcurrency),
+  }),
 );

@@ -1,16 +1,18 @@
 /**
  * Management API, live model: `GET /v1/functions`, `GET /v1/functions/{name}`.
- * Environment: `GRECO_CONFIG_TABLE` and the claim names (see core/env.ts).
+ * Environment: `GRECO_CONFIG_TABLE` and the claim names (see domain/env.ts).
  */
-import { EnvNames, requireEnv } from '../../core/env.ts';
+
 import { apiHandler } from '../../core/http/api-handler.ts';
 import { functionsRoutes } from '../../core/http/routes/functions.ts';
-import { createConfigTableClient } from '../../core/store/client.ts';
-import { ConfigStore } from '../../core/store/config-store.ts';
+import { createConfigTableDocumentClient } from '../../core/store/client.ts';
+import { LiveModels } from '../../core/store/snapshots.ts';
+import { EnvNames, requireEnv } from '../../domain/env.ts';
 
-const store = new ConfigStore({
-  client: createConfigTableClient(),
+// Read-only: the live-model reader only, none of the stores that write.
+const live = new LiveModels({
+  doc: createConfigTableDocumentClient(),
   tableName: requireEnv(EnvNames.configTable),
 });
 
-export const handler = apiHandler(functionsRoutes({ store }));
+export const handler = apiHandler(functionsRoutes({ live }));

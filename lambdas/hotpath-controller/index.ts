@@ -1,18 +1,18 @@
 /**
  * The hot-path controller: start, suspend and state of managed functions, behind a Lambda function
- * URL. A plain handler (no middleware framework) over core/hotpath; clients and the token key cache
+ * URL. A plain handler (no middleware framework) over hotpath/; clients and the token key cache
  * live at module scope, and nothing here calls the network before the first request.
  */
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import type { LambdaFunctionURLEvent } from 'aws-lambda';
-import { createTokenVerifier } from '../../core/hotpath/auth.ts';
-import { hotPathConfigFromEnv } from '../../core/hotpath/config.ts';
-import { createEventPublisher } from '../../core/hotpath/events.ts';
-import { type FunctionUrlResponse, handleHotPathRequest } from '../../core/hotpath/http.ts';
-import { createLogger } from '../../core/hotpath/log.ts';
-import { HotPathRetryStrategy } from '../../core/hotpath/retry.ts';
-import { trackApiTime } from '../../core/hotpath/timing.ts';
+import { createTokenVerifier } from '../../hotpath/auth.ts';
+import { hotPathConfigFromEnv } from '../../hotpath/config.ts';
+import { createEventPublisher } from '../../hotpath/events.ts';
+import { type FunctionUrlResponse, handleHotPathRequest } from '../../hotpath/http.ts';
+import { createLogger } from '../../hotpath/log.ts';
+import { HotPathRetryStrategy } from '../../hotpath/retry.ts';
+import { trackApiTime } from '../../hotpath/timing.ts';
 
 const config = hotPathConfigFromEnv();
 const log = createLogger();

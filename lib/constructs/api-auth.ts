@@ -10,13 +10,9 @@ import {
   type UserPoolClient,
 } from 'aws-cdk-lib/aws-cognito';
 import { Construct } from 'constructs';
+import { workspaceIdMaxLength } from '../../domain/names.ts';
+import { Roles } from '../../domain/roles.ts';
 import type { JwtSource } from '../config.ts';
-
-/**
- * greco's roles, which are also the Cognito group names (the `cognito:groups` claim):
- * viewer < editor < approver for the management API, operator separately for the hot path.
- */
-export const roleGroups = ['viewer', 'editor', 'approver', 'operator'] as const;
 
 /** Name of the user pool's custom attribute holding the user's workspace id; the ID token claim is `custom:workspace`. */
 export const workspaceAttributeName = 'workspace';
@@ -33,7 +29,7 @@ export interface ApiAuthProps {
  * With an external issuer (`greco:jwtIssuer` + `greco:jwtAudience`) it only carries those values.
  * Otherwise it creates a Cognito user pool (admin-created users, email sign-in, TOTP MFA required,
  * 12+ character passwords with every character class, Plus feature plan with threat protection
- * enforced, deletion protection, retained on stack deletion, groups {@link roleGroups}, custom attribute
+ * enforced, deletion protection, retained on stack deletion, groups named as the roles (`Roles`, domain/roles.ts), custom attribute
  * `workspace` of 1..32 characters) and a public app client (SRP sign-in, no OAuth flows, no secret)
  * that cannot write `custom:workspace`, so users cannot move themselves to another workspace.
  * Clients send the **ID token**: it carries `custom:workspace` and `cognito:groups`, and its `aud`
@@ -73,7 +69,11 @@ export class ApiAuth extends Construct {
       mfa: Mfa.REQUIRED,
       mfaSecondFactor: { otp: true, sms: false },
       customAttributes: {
-        [workspaceAttributeName]: new StringAttribute({ minLen: 1, maxLen: 32, mutable: true }),
+        [workspaceAttributeName]: new StringAttribute({
+          minLen: 1,
+          maxLen: workspaceIdMaxLength,
+          mutable: true,
+        }),
       },
       // Plus plan: threat protection blocks compromised credentials and risky sign-ins (billed per
       // monthly active user; a platform team is a few dozen users).
@@ -82,7 +82,7 @@ export class ApiAuth extends Construct {
       deletionProtection: true,
       removalPolicy: RemovalPolicy.RETAIN,
     });
-    for (const role of roleGroups) {
+    for (const role of Roles) {
       userPool.addGroup(`Group-${role}`, { groupName: role, description: `greco role ${role}` });
     }
     const client = userPool.addClient('ApiClient', {

@@ -7,8 +7,9 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { type Bucket, BucketGrants, type IBucket } from 'aws-cdk-lib/aws-s3';
 import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { EnvNames } from '../../core/env.ts';
-import { defaultEventBusName } from '../../core/hotpath/config.ts';
+import { EnvNames } from '../../domain/env.ts';
+import { defaultEventBusName } from '../../domain/events.ts';
+import { ControlPlaneMetrics } from '../../domain/metrics.ts';
 import {
   type ConductorDefinition,
   type ConductorResources,
@@ -19,6 +20,7 @@ import {
   handlerEntry,
   validateConductorRegistry,
 } from '../conductors.ts';
+import { DataPlaneBoundary } from '../managed-functions-iam.ts';
 import { nagReference, sharedNagReasons } from '../nag.ts';
 import { dataBucket } from './data-bucket.ts';
 import { GrecoFunction } from './greco-function.ts';
@@ -95,6 +97,12 @@ export class Deployments extends Construct {
   readonly snapshotsBucket: Bucket;
   /** The execution role of every managed data-plane function: writes its logs, nothing else. */
   readonly dataPlaneRole: Role;
+  /**
+   * The permissions boundary of the per-workspace execution roles that replace `dataPlaneRole`
+   * (domain/data-plane-roles.ts): workspace log groups only. The conductor gets the right to create
+   * roles with it (`grantWorkspaceRoles`) together with the code that creates them.
+   */
+  readonly dataPlaneBoundary: DataPlaneBoundary;
   readonly stepsFunction: GrecoFunction;
   readonly apiFunction: GrecoFunction;
   /** Conductor functions by registry name. */
@@ -165,6 +173,10 @@ export class Deployments extends Construct {
       },
     );
 
+    this.dataPlaneBoundary = new DataPlaneBoundary(this, 'DataPlaneBoundary', {
+      managedPrefix: props.managedPrefix,
+    });
+
     const resources: ConductorResources = {
       table: props.table,
       artifactsBucket: props.artifactsBucket,
@@ -178,6 +190,7 @@ export class Deployments extends Construct {
       const fn = new GrecoFunction(this, `${pascalCase(conductor.name)}Conductor`, {
         entry: handlerEntry(conductor.handler),
         serviceName: conductor.handler,
+        metricsNamespace: ControlPlaneMetrics.namespace,
         description: conductor.description,
         memoryMiB: conductor.memoryMiB,
         timeout: conductorTimeout,
@@ -191,6 +204,7 @@ export class Deployments extends Construct {
     this.stepsFunction = new GrecoFunction(this, 'Steps', {
       entry: handlerEntry('deployment-steps'),
       serviceName: 'deployment-steps',
+      metricsNamespace: ControlPlaneMetrics.namespace,
       description: 'greco deployment steps: begin, decide, write-epoch and the finishes of a deployment',
       timeout: deploymentStepsTimeout,
       environment: {
@@ -255,6 +269,7 @@ export class Deployments extends Construct {
     this.apiFunction = new GrecoFunction(this, 'Api', {
       entry: handlerEntry('deployments-api'),
       serviceName: 'deployments-api',
+      metricsNamespace: ControlPlaneMetrics.namespace,
       description: 'greco management API: /v1/deployments, make a draft live',
       environment: {
         [EnvNames.configTable]: props.table.tableName,

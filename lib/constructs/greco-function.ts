@@ -4,6 +4,7 @@ import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { EnvNames } from '../../domain/env.ts';
 import { sharedNagReasons } from '../nag.ts';
 
 /** Memory of a greco function when not given, in MiB. Lambda allows 128..10240 (Lambda quotas, "Function memory allocation"). */
@@ -27,7 +28,7 @@ const esmRequireBanner =
   "import { createRequire as __grecoCreateRequire } from 'node:module'; const require = __grecoCreateRequire(import.meta.url);";
 
 /** Environment variables that {@link GrecoFunction} sets itself; a caller may not pass them. */
-const ownedEnvironmentNames = ['NODE_OPTIONS', 'POWERTOOLS_SERVICE_NAME'] as const;
+const ownedEnvironmentNames = ['NODE_OPTIONS', EnvNames.serviceName, EnvNames.metricsNamespace] as const;
 
 /** Properties of a {@link GrecoFunction}. */
 export interface GrecoFunctionProps {
@@ -36,12 +37,20 @@ export interface GrecoFunctionProps {
   /** What the function does, shown in the Lambda console. */
   readonly description: string;
   /**
-   * Environment variables, by the names in core/env.ts `EnvNames`. The construct adds
-   * `NODE_OPTIONS=--enable-source-maps` and `POWERTOOLS_SERVICE_NAME` (= `serviceName`).
+   * Environment variables, by the names in domain/env.ts `EnvNames`. The construct adds
+   * `NODE_OPTIONS=--enable-source-maps`, `POWERTOOLS_SERVICE_NAME` (= `serviceName`) and, with
+   * `metricsNamespace`, `POWERTOOLS_METRICS_NAMESPACE`.
    */
   readonly environment: Readonly<Record<string, string>>;
-  /** Service name for logs (`POWERTOOLS_SERVICE_NAME`), e.g. `drafts-api`. */
+  /** Service name for logs and the `service` metric dimension (`POWERTOOLS_SERVICE_NAME`), e.g. `drafts-api`. */
   readonly serviceName: string;
+  /**
+   * CloudWatch namespace of the metrics the handler writes as Embedded Metric Format lines
+   * (`POWERTOOLS_METRICS_NAMESPACE`), e.g. `ControlPlaneMetrics.namespace` (domain/metrics.ts).
+   * EMF lines need no IAM permission: CloudWatch Logs extracts them.
+   * @default - not set: the handler emits no Powertools metrics
+   */
+  readonly metricsNamespace?: string;
   /**
    * Memory in MiB (128..10240, Lambda quotas).
    * @default - {@link defaultMemoryMiB} (512 MiB)
@@ -107,7 +116,10 @@ export class GrecoFunction extends Construct {
       environment: {
         ...props.environment,
         NODE_OPTIONS: '--enable-source-maps',
-        POWERTOOLS_SERVICE_NAME: props.serviceName,
+        [EnvNames.serviceName]: props.serviceName,
+        ...(props.metricsNamespace === undefined
+          ? {}
+          : { [EnvNames.metricsNamespace]: props.metricsNamespace }),
       },
       bundling: {
         format: OutputFormat.ESM,

@@ -9,7 +9,8 @@ import { Grant } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { BucketGrants, type IBucket } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { EnvNames } from '../../core/env.ts';
+import { EnvNames } from '../../domain/env.ts';
+import { ControlPlaneMetrics } from '../../domain/metrics.ts';
 import { nagReference, sharedNagReasons } from '../nag.ts';
 import { codeKeyPrefix } from './artifacts-bucket.ts';
 import { GrecoFunction } from './greco-function.ts';
@@ -126,18 +127,21 @@ export class ManagementApi extends Construct {
     const functionsApi = new GrecoFunction(this, 'FunctionsApi', {
       entry: handlerEntry('functions-api'),
       serviceName: 'functions-api',
+      metricsNamespace: ControlPlaneMetrics.namespace,
       description: 'greco management API: GET /v1/functions, the live model',
       environment: common,
     });
     const draftsApi = new GrecoFunction(this, 'DraftsApi', {
       entry: handlerEntry('drafts-api'),
       serviceName: 'drafts-api',
+      metricsNamespace: ControlPlaneMetrics.namespace,
       description: 'greco management API: /v1/drafts, drafts and plans',
       environment: { ...common, [EnvNames.artifactsBucket]: props.artifactsBucket.bucketName },
     });
     const auditApi = new GrecoFunction(this, 'AuditApi', {
       entry: handlerEntry('audit-api'),
       serviceName: 'audit-api',
+      metricsNamespace: ControlPlaneMetrics.namespace,
       description: 'greco management API: GET /v1/audit, the audit trail',
       environment: common,
     });

@@ -3,8 +3,8 @@ import { createRemoteJWKSet, errors, type JWTPayload, jwtVerify } from 'jose';
 /**
  * JWT authorizers of HTTP APIs, checked as API Gateway does: the token (optionally prefixed
  * `Bearer `) from the identity source, an RSA signature by a key of the issuer's JWKS (found
- * through its discovery document, keys cached), then `iss`, `aud` or `client_id`, `exp`,
- * `nbf` and `iat`.
+ * through its discovery document, keys cached), then `iss`, `aud` or `client_id`, `exp`
+ * (required: a token without one is refused), `nbf` and `iat`.
  *
  * @see https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-jwt-authorizer.html
  */
@@ -90,7 +90,12 @@ export class JwtVerifier {
     let payload: JWTPayload;
     try {
       const keySet = await this.#keySet(issuer);
-      ({ payload } = await jwtVerify(token, keySet, { issuer, algorithms: rsaAlgorithms }));
+      ({ payload } = await jwtVerify(token, keySet, {
+        issuer,
+        algorithms: rsaAlgorithms,
+        // API Gateway requires `exp` ("must be after the current time"); jose checks it only when present.
+        requiredClaims: ['exp'],
+      }));
     } catch (error) {
       if (error instanceof JwtAuthorizerError) throw error;
       const reason =

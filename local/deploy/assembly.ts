@@ -3,9 +3,10 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
+import { isObject } from '../../domain/objects.ts';
 import { LocalDeployError, SynthError } from './errors.ts';
 import { dependencyOrder } from './order.ts';
-import { type CfnTemplate, isObject } from './template.ts';
+import type { CfnTemplate } from './template.ts';
 
 /** One stack of a cloud assembly (an `aws:cloudformation:stack` artifact of `manifest.json`). */
 export interface AssemblyStack {
@@ -125,7 +126,7 @@ export interface SynthOptions {
   /**
    * Reuse the assembly already in `outDir` when nothing the app reads has changed since it was
    * written: the files under `cdk.json`'s `watch.include` folders (bin, lib, lambdas, core,
-   * statemachines), `cdk.json`, `cdk.context.json`, `package-lock.json`, the context and the
+   * domain, hotpath, statemachines), `cdk.json`, `cdk.context.json`, `package-lock.json`, the context and the
    * Node version, compared by a SHA-256 over their contents.
    * @default false
    */
@@ -149,7 +150,7 @@ function watchedFolders(cdkJson: Record<string, unknown>): string[] {
   const watch = isObject(cdkJson.watch) ? cdkJson.watch.include : undefined;
   const patterns = Array.isArray(watch)
     ? watch.map(String)
-    : ['bin/**', 'lib/**', 'lambdas/**', 'core/**', 'statemachines/**'];
+    : ['bin/**', 'lib/**', 'lambdas/**', 'core/**', 'domain/**', 'hotpath/**', 'statemachines/**'];
   return [
     ...new Set(
       patterns

@@ -1,5 +1,6 @@
+import { isObject } from '../../domain/objects.ts';
 import { TemplateError } from './errors.ts';
-import { type CfnTemplate, isObject } from './template.ts';
+import type { CfnTemplate } from './template.ts';
 
 /**
  * What `{"Ref": "AWS::NoValue"}` resolves to: the property (or list element) holding it is

@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { lambdaFunctionNameMaxLength } from '../../domain/names.ts';
 
 /** A service's rules for a resource name. */
 export interface NameRules {
@@ -19,7 +20,7 @@ export interface NameRules {
 export const nameRules = {
   dynamodbTable: { maxLength: 255, allowed: /[^a-zA-Z0-9_.-]/g },
   s3Bucket: { maxLength: 63, allowed: /[^a-z0-9.-]/g, lowercase: true },
-  lambdaFunction: { maxLength: 64, allowed: /[^a-zA-Z0-9_-]/g },
+  lambdaFunction: { maxLength: lambdaFunctionNameMaxLength, allowed: /[^a-zA-Z0-9_-]/g },
   stateMachine: { maxLength: 80, allowed: /[^a-zA-Z0-9_-]/g },
   eventRule: { maxLength: 64, allowed: /[^a-zA-Z0-9_.-]/g },
   iamRole: { maxLength: 64, allowed: /[^a-zA-Z0-9_+=,.@-]/g },

@@ -1,6 +1,7 @@
+import { isObject } from '../../domain/objects.ts';
 import { DependencyCycleError, TemplateError } from './errors.ts';
 import { isPseudoParameter, subReferences } from './intrinsics.ts';
-import { type CfnTemplate, isObject } from './template.ts';
+import type { CfnTemplate } from './template.ts';
 
 /**
  * The logical ids of resources that `value` refers to through `Ref`, `Fn::GetAtt` and

@@ -43,8 +43,3 @@ export interface CfnTemplate {
   readonly Resources?: Record<string, CfnResource>;
   readonly Outputs?: Record<string, CfnOutput>;
 }
-
-/** Narrows `value` to a plain JSON object. */
-export function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}

@@ -4,6 +4,7 @@
  *
  * @see https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-transform-target-input.html
  */
+import { isObject } from '../../domain/objects.ts';
 
 /** Thrown for an `InputPath` or `InputPathsMap` entry that is not a JSON path EventBridge accepts. */
 export class InvalidJsonPathError extends Error {
@@ -73,8 +74,8 @@ export function selectPath(value: unknown, path: string): unknown {
   for (const step of parseJsonPath(path)) {
     if (typeof step === 'number') {
       current = Array.isArray(current) ? current[step] : undefined;
-    } else if (typeof current === 'object' && current !== null && !Array.isArray(current)) {
-      current = Object.hasOwn(current, step) ? (current as Record<string, unknown>)[step] : undefined;
+    } else if (isObject(current)) {
+      current = Object.hasOwn(current, step) ? current[step] : undefined;
     } else {
       return undefined;
     }

@@ -12,6 +12,7 @@
  * @see https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-event-patterns.html
  * @see https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-create-pattern-operators.html
  */
+import { isObject } from '../../domain/objects.ts';
 
 /** Thrown for a pattern EventBridge would refuse; `message` is the reason. */
 export class InvalidEventPatternError extends Error {
@@ -54,10 +55,6 @@ type PatternNode = ObjectNode | LeafNode;
 export interface EventPattern {
   /** Whether `event` (a parsed JSON value) matches. */
   matches(event: unknown): boolean;
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function fail(reason: string): never {
@@ -164,11 +161,7 @@ function compileNumeric(value: unknown, path: string): Matcher {
 
 function compileStringOperator(type: 'prefix' | 'suffix', value: unknown, path: string): Matcher {
   if (typeof value === 'string') return { type, value, ignoreCase: false };
-  if (
-    isPlainObject(value) &&
-    Object.keys(value).length === 1 &&
-    typeof value['equals-ignore-case'] === 'string'
-  ) {
+  if (isObject(value) && Object.keys(value).length === 1 && typeof value['equals-ignore-case'] === 'string') {
     return { type, value: value['equals-ignore-case'], ignoreCase: true };
   }
   fail(`"${type}" at "${path}" must be a string or {"equals-ignore-case": string}`);
@@ -184,7 +177,7 @@ function compileAnythingBut(value: unknown, path: string): Matcher {
     if (value.length === 0) fail(`Empty arrays are not allowed in anything-but at "${path}"`);
     return { type: 'anything-but', matchers: value.map(scalar) };
   }
-  if (isPlainObject(value)) {
+  if (isObject(value)) {
     const keys = Object.keys(value);
     if (keys.length !== 1) fail(`anything-but at "${path}" takes exactly one operator`);
     const key = keys[0] ?? '';
@@ -233,7 +226,7 @@ function compileMatcher(value: unknown, path: string): Matcher {
     return { type: 'exact', value };
   }
   if (Array.isArray(value)) fail(`Nested arrays are not allowed at "${path}"`);
-  if (!isPlainObject(value)) fail(`Unsupported value at "${path}"`);
+  if (!isObject(value)) fail(`Unsupported value at "${path}"`);
   const keys = Object.keys(value);
   if (keys.length !== 1)
     fail(`A match expression at "${path}" must have exactly one operator, got ${keys.length}`);
@@ -275,7 +268,7 @@ function compileObject(pattern: Record<string, unknown>, path: string): ObjectNo
       if (!Array.isArray(value) || value.length < 2)
         fail(`"$or" at "${here}" must be a list of at least two patterns`);
       or = value.map((alternative, i) => {
-        if (!isPlainObject(alternative)) fail(`"$or" alternative ${i} at "${here}" must be an object`);
+        if (!isObject(alternative)) fail(`"$or" alternative ${i} at "${here}" must be an object`);
         return compileObject(alternative, path);
       });
       continue;
@@ -283,7 +276,7 @@ function compileObject(pattern: Record<string, unknown>, path: string): ObjectNo
     if (Array.isArray(value)) {
       if (value.length === 0) fail(`Empty arrays are not allowed at "${here}"`);
       fields.push([key, { kind: 'leaf', matchers: value.map((m) => compileMatcher(m, here)) }]);
-    } else if (isPlainObject(value)) {
+    } else if (isObject(value)) {
       fields.push([key, compileObject(value, here)]);
     } else {
       fail(`"${here}" must be an object or an array`);
@@ -349,7 +342,7 @@ function matchesMatcher(matcher: Matcher, value: unknown): boolean {
 
 function matchesLeaf(node: LeafNode, value: unknown): boolean {
   const values = value === undefined ? [] : Array.isArray(value) ? value : [value];
-  const leaves = values.filter((v) => !isPlainObject(v) && !Array.isArray(v));
+  const leaves = values.filter((v) => !isObject(v) && !Array.isArray(v));
   return node.matchers.some((matcher) => {
     if (matcher.type === 'exists') return matcher.value ? leaves.length > 0 : value === undefined;
     return leaves.some((v) => matchesMatcher(matcher, v));
@@ -358,7 +351,7 @@ function matchesLeaf(node: LeafNode, value: unknown): boolean {
 
 function matchesObject(node: ObjectNode, value: unknown): boolean {
   if (Array.isArray(value)) return value.some((element) => matchesObject(node, element));
-  if (value !== undefined && !isPlainObject(value)) return false;
+  if (value !== undefined && !isObject(value)) return false;
   const object: Record<string, unknown> = value ?? {};
   for (const [key, child] of node.fields) {
     const field = Object.hasOwn(object, key) ? object[key] : undefined;
@@ -374,7 +367,7 @@ function matchesObject(node: ObjectNode, value: unknown): boolean {
  * @throws InvalidEventPatternError with EventBridge's kind of reason
  */
 export function compileEventPattern(pattern: unknown): EventPattern {
-  if (!isPlainObject(pattern)) fail('Filter is not an object');
+  if (!isObject(pattern)) fail('Filter is not an object');
   const root = compileObject(pattern, '');
   return { matches: (event) => matchesObject(root, event) };
 }

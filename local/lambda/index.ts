@@ -43,13 +43,13 @@ import {
 import { asyncPayloadLimitBytes, type InvocationStats, Invoker, syncPayloadLimitBytes } from './invoke.ts';
 import type { AccountScope } from './names.ts';
 import { TokenBucket } from './rate-limit.ts';
-import { FunctionRunner, type LogSink } from './runner.ts';
+import { type FunctionLogSink, FunctionRunner, type LogSink } from './runner.ts';
 import { S3CodeSource } from './s3-code.ts';
 import { FunctionStore, type Json } from './store.ts';
 import { parseJsonObject } from './validate.ts';
 
 export { LambdaApiError } from './errors.ts';
-export type { LogSink } from './runner.ts';
+export type { FunctionLogEvent, FunctionLogSink, LogSink } from './runner.ts';
 
 /** Lambda quota: control-plane API requests per second for the account, all operations together. */
 export const defaultControlPlaneRateLimit = 15;
@@ -105,8 +105,17 @@ export interface LambdaEmulatorOptions {
   readonly transitionMs?: number;
   /** Concurrent executions of the account (Lambda's default quota). @default 1000 */
   readonly accountConcurrency?: number;
-  /** Receives function logs (prefixed `[name:version]`) and emulator notices. @default - lines to stderr */
+  /**
+   * Receives emulator notices, and function output (prefixed `[name:version]`) when there is no
+   * `functionLogSink`. @default - lines to stderr
+   */
   readonly logSink?: LogSink;
+  /**
+   * Receives function output line by line (START/END/REPORT, the function's stdout and stderr)
+   * with the log group (`/aws/lambda/<name>`) and stream Lambda would write it to: the local cloud
+   * sends it to its CloudWatch Logs emulator. @default - function output goes to `logSink`
+   */
+  readonly functionLogSink?: FunctionLogSink;
   /** Warm idle processes kept per function version. @default 4 */
   readonly maxIdlePerVersion?: number;
   /** An idle function process is stopped after this long, in milliseconds. @default 300000 */
@@ -267,6 +276,7 @@ export async function startLambdaEmulator(
     scope,
     functionEnvironment: options.functionEnvironment ?? {},
     logSink,
+    ...(options.functionLogSink === undefined ? {} : { functionLogSink: options.functionLogSink }),
     ...(options.maxIdlePerVersion === undefined ? {} : { maxIdlePerVersion: options.maxIdlePerVersion }),
     ...(options.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: options.idleTimeoutMs }),
     onProcessExit: () => {

@@ -22,8 +22,6 @@ export interface FunctionIdentifier {
   readonly qualifier?: string;
 }
 
-/** Pattern of a function name on CreateFunction (1-64 characters). */
-export const functionNamePattern = /^[a-zA-Z0-9_-]{1,64}$/;
 /** Pattern of a qualifier: `$LATEST`, a version number or an alias name (1-128 characters). */
 export const qualifierPattern = /^(\$LATEST|[a-zA-Z0-9_-]{1,128})$/;
 /** Pattern of an alias name: not all digits (those are versions), 1-128 characters. */

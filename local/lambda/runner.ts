@@ -2,7 +2,8 @@
  * Runs function code in child processes, like Lambda's execution environments: one invocation at a
  * time per process, warm processes reused per function version (a small pool per snapshot of code
  * and configuration), the function's timeout enforced by killing the process, and its output
- * forwarded, line by line, to a log sink.
+ * forwarded, line by line, as Lambda sends it to CloudWatch Logs: to the log group
+ * `/aws/lambda/<function name>`, one log stream per process (execution environment).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -28,8 +29,41 @@ const logTailBytes = 4096;
 const bootstrapPath = fileURLToPath(new URL('./runtime-bootstrap.ts', import.meta.url));
 const hostNodeMajor = Number(process.versions.node.split('.')[0]);
 
-/** Receives each line the emulator and the functions log. */
+/** Receives each line the emulator logs (and the functions' output, without a {@link FunctionLogSink}). */
 export type LogSink = (line: string) => void;
+
+/** One line of a function's output, addressed as Lambda sends it to CloudWatch Logs. */
+export interface FunctionLogEvent {
+  /** `/aws/lambda/<function name>` (`AWS_LAMBDA_LOG_GROUP_NAME`). */
+  readonly logGroupName: string;
+  /**
+   * `YYYY/MM/DD/[<version>]<32 hex digits>` (`AWS_LAMBDA_LOG_STREAM_NAME`): one stream per function
+   * process, dated (UTC) when it started, `<version>` being `$LATEST` or the version number.
+   */
+  readonly logStreamName: string;
+  /** When the line was written, in milliseconds since the epoch. */
+  readonly timestamp: number;
+  /** The line: `START RequestId: ...`, a `console` call in Lambda's format (newlines kept), `END ...`, `REPORT ...`. */
+  readonly message: string;
+  /** The function name and version, for a console prefix (`[name:version]`). */
+  readonly functionName: string;
+  readonly version: string;
+}
+
+/** Receives every line of function output (START/END/REPORT and the function's stdout and stderr). */
+export type FunctionLogSink = (event: FunctionLogEvent) => void;
+
+/** Where one process's output goes: its function's log group and its own stream. */
+interface LogDestination {
+  readonly target: InvocationTarget;
+  readonly logStreamName: string;
+}
+
+/** A new stream name, as Lambda names the stream of an execution environment. */
+function newLogStreamName(version: string): string {
+  const day = new Date().toISOString().slice(0, 10).replaceAll('-', '/');
+  return `${day}/[${version}]${randomBytes(16).toString('hex')}`;
+}
 
 /** Options of {@link FunctionRunner}. */
 export interface FunctionRunnerOptions {
@@ -37,6 +71,11 @@ export interface FunctionRunnerOptions {
   /** Variables given to every function process, below the function's own variables. */
   readonly functionEnvironment: Readonly<Record<string, string>>;
   readonly logSink: LogSink;
+  /**
+   * Receives the functions' output, line by line, with its log group and stream.
+   * @default - each line goes to `logSink`, prefixed `[name:version]`
+   */
+  readonly functionLogSink?: FunctionLogSink;
   /** Warm idle processes kept per function version. @default 4 */
   readonly maxIdlePerVersion?: number;
   /** An idle process is stopped after this long, in milliseconds. @default 300000 */
@@ -86,6 +125,8 @@ type WorkerOutcome =
 interface Worker {
   readonly child: ChildProcess;
   readonly pool: Pool;
+  /** Where this process's output goes. */
+  readonly log: LogDestination;
   readonly ready: Promise<FunctionErrorPayload | 'exited' | undefined>;
   readonly exited: Promise<void>;
   dead: boolean;
@@ -154,8 +195,9 @@ export class FunctionRunner {
     worker.idleTimer = undefined;
 
     const { snapshot } = target;
+    const { log } = worker;
     const startLine = `START RequestId: ${request.requestId} Version: ${target.version}`;
-    this.#log(target, startLine);
+    this.#log(log, startLine);
     const initStarted = performance.now();
     const init = await this.#waitReady(worker);
     const initDurationMs = performance.now() - initStarted;
@@ -175,6 +217,7 @@ export class FunctionRunner {
             : init;
       return this.#finish(
         request,
+        log,
         { payload: JSON.stringify(error), failed: true },
         0,
         coldStart,
@@ -216,11 +259,12 @@ export class FunctionRunner {
         errorMessage: `RequestId: ${request.requestId} Error: Task timed out after ${snapshot.timeoutSeconds.toFixed(2)} seconds`,
       };
       this.#log(
-        target,
+        log,
         `${new Date().toISOString()} ${request.requestId} Task timed out after ${snapshot.timeoutSeconds.toFixed(2)} seconds`,
       );
       return this.#finish(
         request,
+        log,
         { payload: JSON.stringify(error), failed: true },
         durationMs,
         coldStart,
@@ -238,6 +282,7 @@ export class FunctionRunner {
       };
       return this.#finish(
         request,
+        log,
         { payload: JSON.stringify(error), failed: true },
         durationMs,
         coldStart,
@@ -261,6 +306,7 @@ export class FunctionRunner {
     }
     return this.#finish(
       request,
+      log,
       { payload, failed, log: result.log, memoryUsedMiB: result.maxMemoryUsedMiB },
       durationMs,
       coldStart,
@@ -309,12 +355,13 @@ export class FunctionRunner {
     const { target } = pool;
     const { snapshot } = target;
     this.#coldStarts += 1;
+    const log: LogDestination = { target, logStreamName: newLogStreamName(target.version) };
     const child = spawn(
       process.execPath,
       [`--max-old-space-size=${Math.floor((snapshot.memoryMiB * 90) / 100)}`, bootstrapPath],
       {
         cwd: snapshot.code.dir,
-        env: this.#environment(target, snapshot),
+        env: this.#environment(target, snapshot, log.logStreamName),
         stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
         serialization: 'json',
         // Its own process group, so that close() also stops processes the function started.
@@ -332,6 +379,7 @@ export class FunctionRunner {
     const worker: Worker = {
       child,
       pool,
+      log,
       ready,
       exited,
       dead: false,
@@ -340,8 +388,8 @@ export class FunctionRunner {
       pending: undefined,
     };
     pool.all.add(worker);
-    this.#forward(child.stdout, target);
-    this.#forward(child.stderr, target);
+    this.#forward(child.stdout, log);
+    this.#forward(child.stderr, log);
     child.on('message', (message: RuntimeMessage) => {
       if (message.type === 'ready') resolveReady(undefined);
       else if (message.type === 'init-error') resolveReady((message as InitErrorMessage).error);
@@ -410,9 +458,12 @@ export class FunctionRunner {
     }
   }
 
-  #environment(target: InvocationTarget, snapshot: FunctionSnapshot): Record<string, string> {
+  #environment(
+    target: InvocationTarget,
+    snapshot: FunctionSnapshot,
+    logStreamName: string,
+  ): Record<string, string> {
     const { region } = this.#options.scope;
-    const day = new Date().toISOString().slice(0, 10).replaceAll('-', '/');
     const defined: Record<string, string> = {
       PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
       LANG: 'en_US.UTF-8',
@@ -425,7 +476,7 @@ export class FunctionRunner {
       AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(snapshot.memoryMiB),
       AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
       AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${target.functionName}`,
-      AWS_LAMBDA_LOG_STREAM_NAME: `${day}/[${target.version}]${randomBytes(16).toString('hex')}`,
+      AWS_LAMBDA_LOG_STREAM_NAME: logStreamName,
       // Lambda sets the execution role's credentials; locally, fake ones (never the host's).
       AWS_ACCESS_KEY_ID: localCredentials.accessKeyId,
       AWS_SECRET_ACCESS_KEY: localCredentials.secretAccessKey,
@@ -437,7 +488,7 @@ export class FunctionRunner {
     return { ...defined, ...this.#options.functionEnvironment, ...snapshot.variables };
   }
 
-  #forward(stream: NodeJS.ReadableStream | null, target: InvocationTarget): void {
+  #forward(stream: NodeJS.ReadableStream | null, log: LogDestination): void {
     if (stream === null) return;
     let buffered = '';
     stream.setEncoding('utf8');
@@ -445,18 +496,30 @@ export class FunctionRunner {
       buffered += chunk;
       let newline = buffered.indexOf('\n');
       while (newline >= 0) {
-        this.#log(target, buffered.slice(0, newline).replaceAll('\r', '\n'));
+        this.#log(log, buffered.slice(0, newline).replaceAll('\r', '\n'));
         buffered = buffered.slice(newline + 1);
         newline = buffered.indexOf('\n');
       }
     });
     stream.on('end', () => {
-      if (buffered !== '') this.#log(target, buffered.replaceAll('\r', '\n'));
+      if (buffered !== '') this.#log(log, buffered.replaceAll('\r', '\n'));
     });
   }
 
-  #log(target: InvocationTarget, line: string): void {
-    this.#options.logSink(`[${target.functionName}:${target.version}] ${line}`);
+  #log({ target, logStreamName }: LogDestination, line: string): void {
+    const sink = this.#options.functionLogSink;
+    if (sink === undefined) {
+      this.#options.logSink(`[${target.functionName}:${target.version}] ${line}`);
+      return;
+    }
+    sink({
+      logGroupName: `/aws/lambda/${target.functionName}`,
+      logStreamName,
+      timestamp: Date.now(),
+      message: line,
+      functionName: target.functionName,
+      version: target.version,
+    });
   }
 
   #unsupportedRuntime(request: RunRequest): RunResult {
@@ -466,7 +529,10 @@ export class FunctionRunner {
       errorMessage: `The local Lambda emulator runs Node.js runtimes only (nodejs18.x to nodejs${hostNodeMajor}.x, on Node.js ${process.versions.node}); this function's runtime is ${runtime}.`,
       trace: [],
     };
-    this.#log(request.target, `Runtime.Unsupported: ${error.errorMessage}`);
+    this.#log(
+      { target: request.target, logStreamName: newLogStreamName(request.target.version) },
+      `Runtime.Unsupported: ${error.errorMessage}`,
+    );
     return {
       payload: JSON.stringify(error),
       functionError: 'Unhandled',
@@ -478,6 +544,7 @@ export class FunctionRunner {
 
   #finish(
     request: RunRequest,
+    log: LogDestination,
     outcome: { payload: string; failed: boolean; log?: string | undefined; memoryUsedMiB?: number },
     durationMs: number,
     coldStart: boolean,
@@ -493,8 +560,8 @@ export class FunctionRunner {
       `REPORT RequestId: ${request.requestId}\tDuration: ${durationMs.toFixed(2)} ms\t` +
       `Billed Duration: ${Math.ceil(durationMs)} ms\tMemory Size: ${target.snapshot.memoryMiB} MB\t` +
       `Max Memory Used: ${outcome.memoryUsedMiB ?? 0} MB${init}${timedOut ? '\tStatus: timeout' : ''}`;
-    this.#log(target, endLine);
-    this.#log(target, reportLine);
+    this.#log(log, endLine);
+    this.#log(log, reportLine);
     let logResult: string | undefined;
     if (request.tail) {
       const text = `${startLine}\n${outcome.log ?? ''}${endLine}\n${reportLine}\n`;

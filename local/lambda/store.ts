@@ -9,6 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import { Runtime } from '@aws-sdk/client-lambda';
 import { ReservedEnvironmentKeys } from '../../core/spec.ts';
+import { lambdaFunctionNamePattern } from '../../domain/names.ts';
 import {
   type CodeArtifact,
   type CodeStore,
@@ -27,7 +28,6 @@ import {
   aliasNamePattern,
   type FunctionIdentifier,
   functionArn,
-  functionNamePattern,
   mergeQualifier,
   parseFunctionIdentifier,
   versionPattern,
@@ -222,7 +222,7 @@ export class FunctionStore {
     const input = new Input(body);
     const name = input.string('FunctionName', { required: true, minLength: 1, maxLength: 140 });
     const id = name === undefined ? undefined : this.#identify(name);
-    if (id !== undefined && (id.qualifier !== undefined || !functionNamePattern.test(id.name))) {
+    if (id !== undefined && (id.qualifier !== undefined || !lambdaFunctionNamePattern.test(id.name))) {
       input.violate('FunctionName', name, 'Member must satisfy regular expression pattern: [a-zA-Z0-9-_]+');
     }
     const publish = input.boolean('Publish');

@@ -5,6 +5,7 @@
  */
 import aslValidator from 'asl-validator';
 import type { StateMachineDefinition } from 'aws-local-stepfunctions';
+import { isObject } from '../../domain/objects.ts';
 import { describeTaskResource, parameterRulesFor } from './resources.ts';
 
 /** A JSON value. */
@@ -59,9 +60,8 @@ export interface ParsedDefinition {
 
 const localRunner = 'the local Step Functions emulator runs definitions with aws-local-stepfunctions';
 
-function isObject(value: unknown): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
+/** Narrows a parsed JSON value to a {@link JsonObject}: domain/objects.ts `isObject`, typed for JSON. */
+export const isJsonObject = (value: unknown): value is JsonObject => isObject(value);
 
 function invalid(detail: string): DefinitionError {
   return new DefinitionError(`Invalid State Machine Definition: '${detail}'`);
@@ -74,15 +74,15 @@ function forEachState(
   container: StateInfo['container'],
   visit: (name: string, state: JsonObject, pointer: string, container: StateInfo['container']) => void,
 ): void {
-  if (!isObject(states)) return;
+  if (!isJsonObject(states)) return;
   for (const [name, state] of Object.entries(states)) {
-    if (!isObject(state)) continue;
+    if (!isJsonObject(state)) continue;
     const statePointer = `${pointer}/${name}`;
     visit(name, state, statePointer, container);
     if (state.Type === 'Map') {
       const processorKey = 'ItemProcessor' in state ? 'ItemProcessor' : 'Iterator';
       const processor = state[processorKey];
-      if (isObject(processor)) {
+      if (isJsonObject(processor)) {
         forEachState(
           processor.States,
           `${statePointer}/${processorKey}/States`,
@@ -93,7 +93,7 @@ function forEachState(
     }
     if (state.Type === 'Parallel' && Array.isArray(state.Branches)) {
       state.Branches.forEach((branch, index) => {
-        if (isObject(branch)) {
+        if (isJsonObject(branch)) {
           forEachState(
             branch.States,
             `${statePointer}/Branches/${index}/States`,
@@ -122,7 +122,7 @@ function refuseJsonataAndVariables(document: JsonObject): void {
     }
     for (const key of ['ItemProcessor', 'Iterator']) {
       const processor = state[key];
-      if (isObject(processor) && jsonata(processor.QueryLanguage)) {
+      if (isJsonObject(processor) && jsonata(processor.QueryLanguage)) {
         throw invalid(
           `QueryLanguage "JSONata" at ${pointer}/${key}/QueryLanguage is not supported: ${localRunner}, which runs JSONPath only`,
         );
@@ -134,7 +134,7 @@ function refuseJsonataAndVariables(document: JsonObject): void {
       const entries = state[list];
       if (Array.isArray(entries)) {
         entries.forEach((entry, index) => {
-          if (isObject(entry) && 'Assign' in entry) assignAt.push(`${pointer}/${list}/${index}/Assign`);
+          if (isJsonObject(entry) && 'Assign' in entry) assignAt.push(`${pointer}/${list}/${index}/Assign`);
         });
       }
     }
@@ -167,8 +167,8 @@ function refuseUnsupportedMapFeatures(state: JsonObject, pointer: string): void 
   }
   const processor = state.ItemProcessor;
   if (
-    isObject(processor) &&
-    isObject(processor.ProcessorConfig) &&
+    isJsonObject(processor) &&
+    isJsonObject(processor.ProcessorConfig) &&
     processor.ProcessorConfig.Mode === 'DISTRIBUTED'
   ) {
     throw invalid(
@@ -183,7 +183,7 @@ function checkTaskParameters(state: JsonObject, pointer: string): void {
   const rules = parameterRulesFor(describeTaskResource(state.Resource));
   if (rules === undefined) return;
   const parameters = state.Parameters;
-  if (parameters !== undefined && !isObject(parameters)) return;
+  if (parameters !== undefined && !isJsonObject(parameters)) return;
   const given = new Set(
     Object.keys(parameters ?? {}).map((key) => (key.endsWith('.$') ? key.slice(0, -2) : key)),
   );
@@ -231,7 +231,8 @@ export function parseDefinition(text: string): ParsedDefinition {
   } catch (error) {
     throw invalid(`INVALID_JSON_DESCRIPTION: ${(error as Error).message}`);
   }
-  if (!isObject(document)) throw invalid('INVALID_JSON_DESCRIPTION: the definition must be a JSON object');
+  if (!isJsonObject(document))
+    throw invalid('INVALID_JSON_DESCRIPTION: the definition must be a JSON object');
 
   refuseJsonataAndVariables(document);
 

@@ -31,7 +31,7 @@ import {
   type LambdaClient,
   LambdaServiceException,
 } from '@aws-sdk/client-lambda';
-import type { Json, JsonObject } from './definition.ts';
+import { isJsonObject, type Json, type JsonObject } from './definition.ts';
 import type { DynamoDbOperation, TaskResource } from './resources.ts';
 
 /**
@@ -79,10 +79,6 @@ export class TaskFailure extends Error {
     this.isRetryable = options?.terminal !== true;
     this.isCatchable = options?.terminal !== true;
   }
-}
-
-function isObject(value: unknown): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** Converts an SDK output to JSON: bytes become base64, `undefined` members and `$metadata` go. */
@@ -229,7 +225,7 @@ function optionalString(
 
 async function runLambdaInvoke(invocation: TaskInvocation, client: LambdaClient): Promise<Json> {
   const parameters = invocation.input;
-  if (!isObject(parameters)) {
+  if (!isJsonObject(parameters)) {
     throw runtimeFailure(
       `The parameters of task state '${invocation.stateName}' must be an object with FunctionName`,
     );
@@ -278,16 +274,16 @@ async function runLambdaFunction(invocation: TaskInvocation, client: LambdaClien
 
 // AttributeValue members whose values are binary in the SDK and base64 text in ASL.
 function toSdkAttributeValue(value: Json): AttributeValue {
-  if (!isObject(value)) return value as unknown as AttributeValue;
+  if (!isJsonObject(value)) return value as unknown as AttributeValue;
   if (typeof value.B === 'string') return { B: Buffer.from(value.B, 'base64') };
   if (Array.isArray(value.BS)) return { BS: value.BS.map((item) => Buffer.from(String(item), 'base64')) };
   if (Array.isArray(value.L)) return { L: value.L.map(toSdkAttributeValue) };
-  if (isObject(value.M)) return { M: toSdkAttributeMap(value.M) };
+  if (isJsonObject(value.M)) return { M: toSdkAttributeMap(value.M) };
   return value as unknown as AttributeValue;
 }
 
 function toSdkAttributeMap(map: Json): Record<string, AttributeValue> {
-  if (!isObject(map)) return map as unknown as Record<string, AttributeValue>;
+  if (!isJsonObject(map)) return map as unknown as Record<string, AttributeValue>;
   return Object.fromEntries(Object.entries(map).map(([key, value]) => [key, toSdkAttributeValue(value)]));
 }
 
@@ -299,10 +295,10 @@ function toSdkDynamoDbRequest(parameters: JsonObject): Record<string, unknown> {
   }
   for (const field of ['AttributeUpdates', 'Expected']) {
     const entries = parameters[field];
-    if (isObject(entries)) {
+    if (isJsonObject(entries)) {
       request[field] = Object.fromEntries(
         Object.entries(entries).map(([name, entry]) => {
-          if (!isObject(entry)) return [name, entry];
+          if (!isJsonObject(entry)) return [name, entry];
           const converted: Record<string, unknown> = { ...entry };
           if ('Value' in entry) converted.Value = toSdkAttributeValue(entry.Value ?? null);
           if (Array.isArray(entry.AttributeValueList)) {
@@ -322,7 +318,7 @@ async function runDynamoDb(
   client: DynamoDBClient,
 ): Promise<Json> {
   const parameters = invocation.input;
-  if (!isObject(parameters)) {
+  if (!isJsonObject(parameters)) {
     throw runtimeFailure(
       `The parameters of task state '${invocation.stateName}' must be an object (dynamodb:${operation})`,
     );
@@ -353,14 +349,14 @@ async function runDynamoDb(
 
 async function runPutEvents(invocation: TaskInvocation, client: EventBridgeClient): Promise<Json> {
   const parameters = invocation.input;
-  const entries = isObject(parameters) ? parameters.Entries : undefined;
+  const entries = isJsonObject(parameters) ? parameters.Entries : undefined;
   if (!Array.isArray(entries)) {
     throw runtimeFailure(
       `The field 'Entries' of task state '${invocation.stateName}' must be an array (events:putEvents)`,
     );
   }
   const requestEntries = entries.map((entry, index): PutEventsRequestEntry => {
-    if (!isObject(entry)) {
+    if (!isJsonObject(entry)) {
       throw runtimeFailure(`Entries[${index}] of task state '${invocation.stateName}' must be an object`);
     }
     const resources = Array.isArray(entry.Resources) ? entry.Resources.map(String) : [];

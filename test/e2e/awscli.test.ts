@@ -1,8 +1,9 @@
 /**
  * Drives the local cloud with the AWS CLI (`/usr/bin/aws`, Debian's `awscli`), as a user would:
- * list functions, invoke one, start and describe a state machine execution.
+ * list functions, invoke one, start and describe a state machine execution, read and follow a
+ * function's logs (`aws logs tail`).
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -21,6 +22,8 @@ const run = promisify(execFile);
 
 let dir: string;
 let cloud: LocalCloud;
+/** What the local cloud's `onFunctionLog` (npm start --verbose) received. */
+const functionLines: { group: string; message: string }[] = [];
 
 beforeAll(async () => {
   if (!existsSync(aws)) {
@@ -54,6 +57,7 @@ beforeAll(async () => {
     ports: 'ephemeral',
     workDir: join(dir, 'work'),
     assemblyDir: join(dir, 'cdk.out'),
+    onFunctionLog: (event) => functionLines.push({ group: event.logGroupName, message: event.message }),
   });
 });
 
@@ -62,21 +66,42 @@ afterAll(async () => {
   if (dir !== undefined) await rm(dir, { recursive: true, force: true });
 });
 
+/** The environment of every `aws` run: the local credentials and region, no pager, no metadata service. */
+function awsEnv(): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH,
+    HOME: dir,
+    AWS_ACCESS_KEY_ID: localCredentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: localCredentials.secretAccessKey,
+    AWS_DEFAULT_REGION: localRegion,
+    AWS_PAGER: '',
+    AWS_EC2_METADATA_DISABLED: 'true',
+  };
+}
+
 /** Runs `aws <args> --output json` against `endpoint` with the local credentials, and parses its output. */
 async function cli(endpoint: string, ...args: string[]): Promise<Record<string, unknown>> {
   const { stdout } = await run(aws, ['--endpoint-url', endpoint, '--output', 'json', ...args], {
-    env: {
-      PATH: process.env.PATH,
-      HOME: dir,
-      AWS_ACCESS_KEY_ID: localCredentials.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: localCredentials.secretAccessKey,
-      AWS_DEFAULT_REGION: localRegion,
-      AWS_PAGER: '',
-      AWS_EC2_METADATA_DISABLED: 'true',
-    },
+    env: awsEnv(),
     timeout: 60_000,
   });
   return stdout.trim() === '' ? {} : (JSON.parse(stdout) as Record<string, unknown>);
+}
+
+/** Invokes cli-doubler with the AWS CLI. */
+async function invokeDoubler(n: number): Promise<void> {
+  await cli(
+    cloud.endpoints.lambda,
+    'lambda',
+    'invoke',
+    '--function-name',
+    'cli-doubler',
+    '--cli-binary-format',
+    'raw-in-base64-out',
+    '--payload',
+    JSON.stringify({ n }),
+    join(dir, `invoke-${n}.json`),
+  );
 }
 
 describe('the AWS CLI against the local cloud', () => {
@@ -104,6 +129,114 @@ describe('the AWS CLI against the local cloud', () => {
     expect(result.FunctionError).toBeUndefined();
     expect(JSON.parse(await readFile(out, 'utf8'))).toEqual({ doubled: 42 });
   });
+
+  it("reads a function's logs with aws logs tail: START, END and REPORT, from /aws/lambda/<name>", async () => {
+    // Prepare
+    await invokeDoubler(1);
+
+    // Act
+    const { stdout } = await run(
+      aws,
+      [
+        '--endpoint-url',
+        cloud.endpoints.logs,
+        'logs',
+        'tail',
+        '/aws/lambda/cli-doubler',
+        '--format',
+        'short',
+      ],
+      { env: awsEnv(), timeout: 60_000 },
+    );
+    const groups = await cli(
+      cloud.endpoints.logs,
+      'logs',
+      'describe-log-groups',
+      '--log-group-name-prefix',
+      '/aws/lambda/',
+    );
+    const reports = await cli(
+      cloud.endpoints.logs,
+      'logs',
+      'filter-log-events',
+      '--log-group-name',
+      '/aws/lambda/cli-doubler',
+      '--filter-pattern',
+      'REPORT',
+    );
+
+    // Assess
+    expect(stdout).toMatch(
+      /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2} START RequestId: [0-9a-f-]{36} Version: \$LATEST$/m,
+    );
+    expect(stdout).toMatch(/ END RequestId: /);
+    expect(stdout).toMatch(/ REPORT RequestId: .*Duration: /);
+    const names = (groups.logGroups as Array<{ logGroupName: string }>).map((group) => group.logGroupName);
+    expect(names).toContain('/aws/lambda/cli-doubler');
+    const messages = (reports.events as Array<{ message: string }>).map((event) => event.message);
+    expect(messages.length).toBeGreaterThan(0);
+    expect(messages.every((message) => message.startsWith('REPORT RequestId: '))).toBe(true);
+    // The same lines reach onFunctionLog, which npm start --verbose prints.
+    expect(functionLines).toContainEqual({
+      group: '/aws/lambda/cli-doubler',
+      message: expect.stringMatching(/^START RequestId: /),
+    });
+  });
+
+  it('follows new invocations with aws logs tail --follow', async () => {
+    // Prepare
+    const since = new Date().toISOString();
+    const tail = spawn(
+      aws,
+      [
+        '--endpoint-url',
+        cloud.endpoints.logs,
+        'logs',
+        'tail',
+        '/aws/lambda/cli-doubler',
+        '--follow',
+        '--since',
+        since,
+      ],
+      // Python buffers stdout into a pipe: unbuffered, each event shows as it is printed.
+      { env: { ...awsEnv(), PYTHONUNBUFFERED: '1' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    const exited = new Promise<void>((resolve) => tail.once('exit', () => resolve()));
+    let out = '';
+    let err = '';
+    tail.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+    });
+    tail.stderr.on('data', (chunk: Buffer) => {
+      err += chunk.toString();
+    });
+
+    try {
+      // Act: an invocation after the follow started, then another one later
+      await invokeDoubler(2);
+      await waitFor(() => (tail.exitCode !== null ? 'exited' : out.includes(' REPORT RequestId: ')), {
+        timeoutMs: 30_000,
+        intervalMs: 100,
+        what: 'aws logs tail --follow to print the first REPORT line',
+      });
+      await invokeDoubler(3);
+      await waitFor(
+        () => (tail.exitCode !== null ? 'exited' : out.split(' REPORT RequestId: ').length === 3),
+        {
+          timeoutMs: 30_000,
+          intervalMs: 100,
+          what: 'aws logs tail --follow to print the second REPORT line',
+        },
+      );
+
+      // Assess
+      expect(tail.exitCode, err).toBeNull();
+      expect(out.split(' START RequestId: ')).toHaveLength(3);
+    } finally {
+      tail.kill('SIGINT');
+      await exited;
+    }
+  }, 90_000);
 
   it('starts an execution and describes it until it succeeds', async () => {
     const stateMachineArn = cloud.stacks.Cli?.outputs.FlowArn as string;

@@ -5,7 +5,7 @@
  * 1. apply → Committed, epoch 1; each function gives its real answer;
  * 2. change one function's code, apply → epoch 2; its answer changed;
  * 3. memoryMiB 20000 → the API refuses it at plan time (400, nothing written); then a real
- *    conductor veto (reservedConcurrency 950 of the account's 1000, 100 must stay unreserved)
+ *    conductor veto (reservedConcurrency 500 + 500 of the account's 1000, 100 must stay unreserved)
  *    → Vetoed with CONCURRENCY_UNAVAILABLE and what to change; epoch 2 and every answer as
  *    before; revert → nothing to deploy;
  * 4. suspend → throttled; deploy a change to it → still throttled; start → the new code;
@@ -208,16 +208,20 @@ describe('the main job, end to end through the greco CLI', () => {
     await writeFile(join(fleetDir, 'greco.yaml'), original);
   }, 60_000);
 
-  it('3b. a conductor vetoes reservedConcurrency 950 (100 must stay unreserved): Vetoed, the reason and what to change, nothing changed', async () => {
+  it('3b. a conductor vetoes reservedConcurrency 500 + 500 (100 must stay unreserved): Vetoed, the reason and what to change, nothing changed', async () => {
     const original = await readFile(join(fleetDir, 'greco.yaml'), 'utf8');
-    await editModel((doc) => doc.setIn(['functions', 'durations', 'reservedConcurrency'], 950));
+    // Each is within one function's bound (900, checked at plan time); together they leave too little.
+    await editModel((doc) => {
+      doc.setIn(['functions', 'durations', 'reservedConcurrency'], 500);
+      doc.setIn(['functions', 'orders-api', 'reservedConcurrency'], 500);
+    });
 
     const run = await apply('Vetoed');
     expect(run.code).toBe(1);
-    expect(run.out).toContain('+ reservedConcurrency: 950');
+    expect(run.out).toContain('+ reservedConcurrency: 500');
     expect(run.out).toContain(`Vetoed ${run.deploymentId}: nothing changed, epoch 2 is still live`);
     expect(run.out).toMatch(
-      /✗ durations: the model reserves 950 concurrent executions .* \(CONCURRENCY_UNAVAILABLE\)\n\s+to fix: lower or remove reservedConcurrency in greco\.yaml/,
+      /✗ durations: the model reserves 1000 concurrent executions .* \(CONCURRENCY_UNAVAILABLE\)\n\s+to fix: lower or remove reservedConcurrency in greco\.yaml/,
     );
     expect(await epoch()).toBe(2);
     expect(await answers(all)).toEqual(before);

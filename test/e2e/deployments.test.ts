@@ -18,11 +18,11 @@ import {
 } from '@aws-sdk/client-lambda';
 import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { EnvNames } from '../../core/env.ts';
+import { EnvNames } from '../../domain/env.ts';
 import { type LocalCloud, startLocalCloud } from '../../local/cloud.ts';
 import { waitFor } from '../../local/net.ts';
-import { functionInput, sampleZip } from '../support/fixtures.ts';
-import { DeploymentDriver } from './deployments-support.ts';
+import { DeploymentDriver } from '../../support/deployments-driver.ts';
+import { functionInput, sampleZip } from '../../support/fixtures.ts';
 
 let workDir: string;
 let cloud: LocalCloud;
@@ -101,8 +101,11 @@ describe('deployments in the local cloud', () => {
     const token = await workspace('dep-veto');
     const draftId = await driver.draftWith(token, [
       functionInput('small'),
-      // The emulator's account has 1000 concurrent executions; 950 would leave fewer than 100 unreserved.
-      functionInput('greedy', { reservedConcurrency: 950 }),
+      // The emulator's account has 1000 concurrent executions. Each 500 is within what one function
+      // may reserve (900, checked at draft time), but together they would leave fewer than 100
+      // unreserved: only the conductor, which sees the whole change set, can veto that.
+      functionInput('greedy', { reservedConcurrency: 500 }),
+      functionInput('greedier', { reservedConcurrency: 500 }),
     ]);
 
     const deploymentId = await driver.deploy(token, draftId);
@@ -131,6 +134,7 @@ describe('deployments in the local cloud', () => {
     expect(deployment.votes.lambda?.reasons).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ code: 'CONCURRENCY_UNAVAILABLE', function: 'greedy' }),
+        expect.objectContaining({ code: 'CONCURRENCY_UNAVAILABLE', function: 'greedier' }),
       ]),
     );
     expect((await driver.live(token)).epoch).toBe(0);

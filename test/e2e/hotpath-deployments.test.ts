@@ -10,9 +10,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalCloud, startLocalCloud } from '../../local/cloud.ts';
 import { waitFor } from '../../local/net.ts';
-import { functionInput } from '../support/fixtures.ts';
-import { DeploymentDriver } from './deployments-support.ts';
-import { HotPathDriver } from './hotpath-support.ts';
+import { DeploymentDriver } from '../../support/deployments-driver.ts';
+import { functionInput } from '../../support/fixtures.ts';
+import { HotPathDriver } from '../../support/hotpath-driver.ts';
 
 let workDir: string;
 let cloud: LocalCloud;

@@ -12,7 +12,7 @@ import { ListStateMachinesCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalCloud, startLocalCloud } from '../../local/cloud.ts';
 import { localCredentials, localRegion } from '../../local/net.ts';
-import { HotPathDriver } from './hotpath-support.ts';
+import { HotPathDriver } from '../../support/hotpath-driver.ts';
 
 /** Upper bound for one management API answer while its table is down: far below a hang (API Gateway's 30 s). */
 const managementAnswerBoundMs = 25_000;

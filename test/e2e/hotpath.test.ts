@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalCloud, startLocalCloud } from '../../local/cloud.ts';
 import { waitFor } from '../../local/net.ts';
-import { HotPathDriver } from './hotpath-support.ts';
+import { HotPathDriver } from '../../support/hotpath-driver.ts';
 
 let workDir: string;
 let cloud: LocalCloud;

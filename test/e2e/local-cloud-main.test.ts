@@ -11,14 +11,9 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  defaultProjectDir,
-  descendantProcesses,
-  findFreePortBlock,
-  type LocalStateDocument,
-  portOffsets,
-} from '../../local/cloud.ts';
+import { defaultProjectDir, descendantProcesses, findFreePortBlock, portOffsets } from '../../local/cloud.ts';
 import { waitFor } from '../../local/net.ts';
+import type { LocalStateDocument } from '../../local/state.ts';
 
 const run = promisify(execFile);
 let dir: string;
@@ -61,6 +56,7 @@ describe('npm start', () => {
     expect(result.stdout).toContain('--persist');
     expect(result.stdout).toContain('--port-base N');
     expect(result.stdout).toContain('--no-example');
+    expect(result.stdout).toContain('--verbose');
   });
 
   it('refuses an unknown flag or a bad port base with exit code 2', async () => {
@@ -103,15 +99,18 @@ describe('npm start', () => {
     ]);
   });
 
-  it('starts the real app, prints the endpoints and a working token command, applies the example fleet for a logged-in CLI, and stops on SIGTERM', async () => {
+  it('starts the real app, prints the endpoints and a working token command, applies the example fleet for a logged-in CLI, keeps function output in CloudWatch Logs, and stops on SIGTERM', async () => {
     // Prepare
     const base = await findFreePortBlock();
     const workDir = join(dir, 'full');
+    // The user-level state folder, here a temporary one: npm start writes local.json and the login there too.
+    const stateDir = join(dir, 'user-state');
     const child = spawn(
       process.execPath,
       ['local/main.ts', '--port-base', String(base), '--work-dir', workDir],
       {
         cwd: defaultProjectDir,
+        env: { ...process.env, GRECO_STATE_DIR: stateDir },
         stdio: ['ignore', 'pipe', 'pipe'],
       },
     );
@@ -137,7 +136,15 @@ describe('npm start', () => {
     const apiUrl = `http://127.0.0.1:${base + portOffsets.api}/`;
     expect(stdout).toMatch(/^ready in \d/m);
     expect(stdout).toContain(`API:   ${apiUrl}`);
-    for (const service of ['dynamodb', 's3', 'lambda', 'stepfunctions', 'eventbridge', 'issuer'] as const) {
+    for (const service of [
+      'dynamodb',
+      's3',
+      'lambda',
+      'stepfunctions',
+      'eventbridge',
+      'issuer',
+      'logs',
+    ] as const) {
       expect(stdout).toContain(`http://127.0.0.1:${base + portOffsets[service]}`);
     }
     expect(stdout).toContain(
@@ -169,6 +176,25 @@ describe('npm start', () => {
     );
     expect(JSON.parse(answer)).toEqual({ message: 'Hello, Ada!' });
 
+    // Function output is in CloudWatch Logs (greco logs), not on npm start's terminal.
+    const { stdout: logs } = await run(
+      process.execPath,
+      ['cli/greco.mjs', '--work-dir', workDir, 'logs', 'greeter'],
+      { cwd: defaultProjectDir },
+    );
+    expect(logs).toMatch(/ START RequestId: [0-9a-f-]{36} Version: 1$/m);
+    expect(stdout + stderr).not.toMatch(/\[greco-demo-[a-z-]+:(\$LATEST|\d+)\]/);
+    expect(stdout).toContain(`logs tail /aws/lambda/<function name> --follow`);
+
+    // The user-level state folder has the running cloud and the login: greco works from any folder.
+    const userState = JSON.parse(await readFile(join(stateDir, 'local.json'), 'utf8')) as LocalStateDocument;
+    expect(userState.pid).toBe(child.pid);
+    expect(userState.endpoints.logs).toBe(`http://127.0.0.1:${base + portOffsets.logs}`);
+    expect(JSON.parse(await readFile(join(stateDir, 'credentials.json'), 'utf8'))).toMatchObject({
+      kind: 'local',
+      workspace: 'demo',
+    });
+
     // SIGTERM stops everything and exits 0.
     const pids = await descendantProcesses(child.pid as number);
     expect(pids.length).toBeGreaterThan(0);
@@ -183,5 +209,6 @@ describe('npm start', () => {
       },
     );
     expect(existsSync(join(workDir, 'local.json'))).toBe(false);
+    expect(existsSync(join(stateDir, 'local.json'))).toBe(false);
   }, 240_000);
 });

@@ -10,10 +10,10 @@ import {
   descendantProcesses,
   type LocalCloud,
   type LocalCloudProgress,
-  type LocalStateDocument,
   startLocalCloud,
 } from '../../local/cloud.ts';
 import { waitFor } from '../../local/net.ts';
+import type { LocalStateDocument } from '../../local/state.ts';
 
 let workDir: string;
 let cloud: LocalCloud;

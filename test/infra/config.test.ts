@@ -14,7 +14,17 @@ describe('readGrecoConfig', () => {
       jwt: { kind: 'cognito' },
       workspaceClaim: 'custom:workspace',
       rolesClaim: 'cognito:groups',
+      accountConcurrency: 1000,
     });
+  });
+
+  it.each([
+    [5000, 5000],
+    ['5000', 5000],
+    [100, 100],
+    [10_000_099, 10_000_099],
+  ])('reads the raised account concurrency quota %j', (value, quota) => {
+    expect(configFrom({ [ContextKeys.accountConcurrency]: value }).accountConcurrency).toBe(quota);
   });
 
   it('gives the same settings from cdk.json as its code defaults', () => {
@@ -110,6 +120,18 @@ describe('readGrecoConfig', () => {
     ],
     [{ [ContextKeys.workspaceClaim]: 'custom workspace' }, ContextKeys.workspaceClaim, /without spaces/],
     [{ [ContextKeys.rolesClaim]: { name: 'groups' } }, ContextKeys.rolesClaim, /must be a string/],
+    [
+      { [ContextKeys.accountConcurrency]: 99 },
+      ContextKeys.accountConcurrency,
+      /from 100 to 10000099, got 99/,
+    ],
+    [
+      { [ContextKeys.accountConcurrency]: 10_000_100 },
+      ContextKeys.accountConcurrency,
+      /from 100 to 10000099, got 10000100/,
+    ],
+    [{ [ContextKeys.accountConcurrency]: 1500.5 }, ContextKeys.accountConcurrency, /an integer/],
+    [{ [ContextKeys.accountConcurrency]: '1e4' }, ContextKeys.accountConcurrency, /got "1e4"/],
   ])('refuses %j naming %s', (context, key, message) => {
     const read = () => configFrom(context);
     expect(read).toThrow(GrecoConfigError);

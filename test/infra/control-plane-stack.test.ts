@@ -1,6 +1,6 @@
 import { Capture, Match, type Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EnvNames } from '../../core/env.ts';
+import { EnvNames } from '../../domain/env.ts';
 import { controlPlaneStackId } from '../../lib/app.ts';
 import { managementApiThrottle, managementRoutes } from '../../lib/constructs/management-api.ts';
 import {
@@ -362,6 +362,10 @@ describe('handlers', () => {
       else expect(env[EnvNames.artifactsBucket]).toBeUndefined();
     },
   );
+
+  it("drafts-api gets the account's concurrency quota that bounds reservedConcurrency, Lambda's 1,000 by default", () => {
+    expect(handlerFunction(template, 'drafts-api').environment[EnvNames.accountConcurrency]).toBe('1000');
+  });
 
   it.each(['functions-api', 'audit-api'])('%s may only read the config table', (service) => {
     const statements = statementsOf(service);

@@ -5,8 +5,8 @@ import { App, ArnFormat } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EnvNames } from '../../core/env.ts';
-import { GrecoTags } from '../../core/tags.ts';
+import { EnvNames } from '../../domain/env.ts';
+import { GrecoTags } from '../../domain/tags.ts';
 import {
   controllerLambdaActions,
   DataPlaneControllerOutputs,
@@ -111,8 +111,31 @@ describe('controller IAM', () => {
     expect(tagging).toHaveLength(1);
     expect(tagging[0]?.Action.sort()).toEqual([...controllerLambdaActions.tags].sort());
     expect(tagging[0]?.Condition).toEqual({
+      StringEquals: { 'aws:ResourceTag/greco:managed': 'true' },
       'ForAllValues:StringEquals': { 'aws:TagKeys': [GrecoTags.suspended] },
     });
+  });
+
+  it('changes concurrency and the suspended tag only of functions tagged greco:managed=true', () => {
+    for (const sid of ['SetConcurrencyOfManagedFunctions', 'TagManagedFunctionsSuspended']) {
+      template.hasResourceProperties('AWS::IAM::Policy', {
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Sid: sid,
+              Condition: Match.objectLike({
+                StringEquals: { [`aws:ResourceTag/${GrecoTags.managed}`]: 'true' },
+              }),
+            }),
+          ]),
+        },
+      });
+    }
+  });
+
+  it('reads every function of the managed prefix, so that one greco does not manage answers 404', () => {
+    const reads = lambdaStatements().filter((s) => s.Condition === undefined);
+    expect(reads.map((s) => s.Action.sort())).toEqual([[...controllerLambdaActions.read].sort()]);
   });
 
   it('may publish events only to the configured bus', () => {

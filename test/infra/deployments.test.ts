@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Capture, Match, type Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EnvNames } from '../../core/env.ts';
+import { EnvNames } from '../../domain/env.ts';
 import {
   conductorTimeout,
   defaultConductorRateLimit,
@@ -143,6 +143,46 @@ describe('deployment state machine', () => {
   });
 });
 
+describe('deployment state machine role', () => {
+  it('has logs:PutResourcePolicy only in the vended-logs statement CDK adds for its log group', () => {
+    const logs = roleStatements(template, stateMachineRoleId()).filter((s) =>
+      s.Action.some((a) => a.startsWith('logs:')),
+    );
+    expect(logs).toEqual([
+      {
+        Effect: 'Allow',
+        Action: [
+          'logs:CreateLogDelivery',
+          'logs:GetLogDelivery',
+          'logs:UpdateLogDelivery',
+          'logs:DeleteLogDelivery',
+          'logs:ListLogDeliveries',
+          'logs:PutResourcePolicy',
+          'logs:DescribeResourcePolicies',
+          'logs:DescribeLogGroups',
+        ],
+        Resource: ['*'],
+      },
+    ]);
+  });
+
+  it('is assumed by Step Functions for state machines of this account only', () => {
+    const role = template.findResources('AWS::IAM::Role')[stateMachineRoleId()] as CfnResource;
+    expect(role.Properties?.AssumeRolePolicyDocument).toMatchObject({
+      Statement: [
+        {
+          Action: 'sts:AssumeRole',
+          Principal: { Service: 'states.amazonaws.com' },
+          Condition: {
+            ArnLike: { 'aws:SourceArn': expect.anything() },
+            StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+          },
+        },
+      ],
+    });
+  });
+});
+
 describe('Lambda conductor', () => {
   it("has Lambda's maximum timeout, 15 minutes, and its settings in the environment", () => {
     const fn = handlerFunction(template, 'lambda-conductor');
@@ -162,18 +202,104 @@ describe('Lambda conductor', () => {
     const lambda = statementsOfService('lambda-conductor').filter((s) =>
       s.Action.some((a) => a.startsWith('lambda:')),
     );
-    expect(lambda).toEqual(
-      expect.arrayContaining([
-        {
-          Effect: 'Allow',
-          Action: [...lambdaConductorFunctionActions],
-          Resource: [managedArn('greco'), managedArn('greco', ':*')],
-        },
-        { Effect: 'Allow', Action: ['lambda:GetAccountSettings'], Resource: ['*'] },
-      ]),
-    );
-    expect(lambda).toHaveLength(2);
+    const onFunctions = lambda.filter((s) => !s.Action.includes('lambda:GetAccountSettings'));
+    for (const statement of onFunctions) {
+      expect(statement.Resource).toEqual([managedArn('greco'), managedArn('greco', ':*')]);
+    }
+    // Every action the conductor calls, in one statement each, but TagResource also for tags on create.
+    const granted = onFunctions.flatMap((s) => s.Action);
+    expect([...new Set(granted)].sort()).toEqual([...lambdaConductorFunctionActions].sort());
+    expect(granted.filter((a) => a !== 'lambda:TagResource')).toHaveLength(granted.length - 2);
+    expect(lambda).toContainEqual({
+      Effect: 'Allow',
+      Action: ['lambda:GetAccountSettings'],
+      Resource: ['*'],
+    });
+    expect(lambda).toHaveLength(onFunctions.length + 1);
     for (const action of lambda.flatMap((s) => s.Action)) expect(action).not.toContain('*');
+  });
+
+  it('reads functions of the managed prefix whatever their tags, to veto a name greco does not manage', () => {
+    const reads = statementsOfService('lambda-conductor').filter((s) => s.Condition === undefined);
+    const lambdaReads = reads.filter((s) => s.Action.some((a) => a.startsWith('lambda:')));
+    expect(lambdaReads.map((s) => s.Action)).toEqual([
+      ['lambda:GetFunction', 'lambda:GetFunctionConfiguration', 'lambda:ListTags'],
+      ['lambda:GetAccountSettings'],
+    ]);
+  });
+
+  it('changes, versions, aliases and deletes only functions tagged greco:managed=true', () => {
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Sid: 'ManagedFunctionsOnly',
+            Action: Match.arrayWith([
+              'lambda:UpdateFunctionCode',
+              'lambda:UpdateFunctionConfiguration',
+              'lambda:PublishVersion',
+              'lambda:DeleteFunction',
+              'lambda:UpdateAlias',
+              'lambda:PutFunctionConcurrency',
+            ]),
+            Condition: { StringEquals: { 'aws:ResourceTag/greco:managed': 'true' } },
+          }),
+        ]),
+      },
+    });
+  });
+
+  it('creates a function only with greco:managed=true, its workspace and name tags, and never greco:suspended', () => {
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Sid: 'CreateManagedFunctionsOnly',
+            Action: ['lambda:CreateFunction', 'lambda:TagResource'],
+            Condition: {
+              StringEquals: { 'aws:RequestTag/greco:managed': 'true' },
+              Null: { 'aws:RequestTag/greco:workspace': 'false', 'aws:RequestTag/greco:function': 'false' },
+              'ForAllValues:StringNotEquals': { 'aws:TagKeys': ['greco:suspended'] },
+            },
+          }),
+        ]),
+      },
+    });
+  });
+
+  it("tags only managed functions, never greco:suspended (the hot path's) and greco:managed only as true", () => {
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Sid: 'TagManagedFunctionsOnly',
+            Action: 'lambda:TagResource',
+            Condition: {
+              StringEquals: { 'aws:ResourceTag/greco:managed': 'true' },
+              StringEqualsIfExists: { 'aws:RequestTag/greco:managed': 'true' },
+              'ForAllValues:StringNotEquals': { 'aws:TagKeys': ['greco:suspended'] },
+            },
+          }),
+        ]),
+      },
+    });
+  });
+
+  it("untags only the user's tags of managed functions, never a greco: tag", () => {
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Sid: 'UntagManagedFunctionsOnly',
+            Action: 'lambda:UntagResource',
+            Condition: {
+              StringEquals: { 'aws:ResourceTag/greco:managed': 'true' },
+              'ForAllValues:StringNotLike': { 'aws:TagKeys': ['greco:*'] },
+            },
+          }),
+        ]),
+      },
+    });
   });
 
   it('follows the managed prefix of the context', () => {
@@ -242,6 +368,32 @@ describe('data-plane execution role', () => {
     for (const statement of roleStatements(template, dataPlaneRoleId)) {
       expect(JSON.stringify(statement.Resource)).toContain(':log-group:/aws/lambda/greco-*');
     }
+  });
+});
+
+describe('data-plane permissions boundary', () => {
+  it('caps the per-workspace roles at creating and writing the workspace log groups of the deployment', () => {
+    // Prepare
+    const policies = Object.values(
+      template.findResources('AWS::IAM::ManagedPolicy', {
+        Properties: { Description: Match.stringLikeRegexp('^Permissions boundary') },
+      }),
+    ) as CfnResource[];
+
+    // Act
+    const document = policies[0]?.Properties?.PolicyDocument as
+      | { Statement: { Action: unknown; Resource: unknown }[] }
+      | undefined;
+    const statements = document?.Statement ?? [];
+
+    // Assess
+    expect(policies).toHaveLength(1);
+    expect(statements.map((s) => s.Action)).toEqual([
+      'logs:CreateLogGroup',
+      ['logs:CreateLogStream', 'logs:PutLogEvents'],
+    ]);
+    expect(JSON.stringify(statements[0]?.Resource)).toMatch(/:log-group:\/greco\/greco\/workspaces\/\*"/);
+    expect(JSON.stringify(statements[1]?.Resource)).toMatch(/:log-group:\/greco\/greco\/workspaces\/\*:\*"/);
   });
 });
 

@@ -1,6 +1,6 @@
 import type { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EnvNames } from '../../core/env.ts';
+import { EnvNames } from '../../domain/env.ts';
 import { ContextKeys } from '../../lib/config.ts';
 import {
   type CfnResource,

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createServer } from 'node:http';
+import { createServer, request } from 'node:http';
 import {
   CreateFunctionCommand,
   LambdaClient,
@@ -7,13 +7,14 @@ import {
   waitUntilFunctionActiveV2,
 } from '@aws-sdk/client-lambda';
 import { strToU8, zipSync } from 'fflate';
+import { exportJWK, generateKeyPair, type JWTPayload, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type HttpApiEventV2,
   InvalidRouteError,
   type RunningHttpApi,
   startHttpApi,
-} from '../../local/apigateway.ts';
+} from '../../local/apigateway/index.ts';
 import { closeServer, listen, readBody } from '../../local/http.ts';
 import { type RunningLambdaEmulator, startLambdaEmulator } from '../../local/lambda/index.ts';
 import { localAccountId, localCredentials, localRegion } from '../../local/net.ts';
@@ -94,10 +95,108 @@ async function startStubLambda() {
   };
 }
 
+/**
+ * An OIDC issuer that signs whatever claims it is given (the local issuer always sets `exp`):
+ * discovery document and JWKS, like any issuer an HTTP API authorizer trusts.
+ */
+async function startBareIssuer() {
+  const { privateKey, publicKey } = await generateKeyPair('RS256');
+  const jwk = { ...(await exportJWK(publicKey)), kid: 'bare', alg: 'RS256', use: 'sig' };
+  let issuer = '';
+  const server = createServer((req, res) => {
+    const body =
+      req.url === '/.well-known/openid-configuration'
+        ? { issuer, jwks_uri: `${issuer}/.well-known/jwks.json` }
+        : { keys: [jwk] };
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(body));
+  });
+  issuer = await listen(server);
+  return {
+    issuer,
+    /** An RS256 token with `iss`, `aud` 'greco-local', `iat` now, and `claims` (no `exp` unless given). */
+    sign(claims: JWTPayload): Promise<string> {
+      return new SignJWT({ aud: 'greco-local', ...claims })
+        .setProtectedHeader({ alg: 'RS256', kid: 'bare' })
+        .setIssuer(issuer)
+        .setIssuedAt()
+        .sign(privateKey);
+    },
+    close: () => closeServer(server),
+  };
+}
+
+/** What a client streaming `totalBytes` in 64 KiB writes saw: the answer, and any error of its own writes. */
+async function streamUpload(
+  url: string,
+  totalBytes: number,
+  declareLength: boolean,
+): Promise<{ status: number | undefined; body: string; writeError: string | undefined }> {
+  const target = new URL(url);
+  let status: number | undefined;
+  let body = '';
+  let writeError: string | undefined;
+  await new Promise<void>((resolve) => {
+    let answered = false;
+    let written = false;
+    const settle = () => {
+      if (answered && written) resolve();
+    };
+    const req = request(
+      {
+        host: target.hostname,
+        port: target.port,
+        path: target.pathname,
+        method: 'POST',
+        headers: {
+          'content-type': 'application/octet-stream',
+          ...(declareLength ? { 'content-length': totalBytes } : {}),
+        },
+      },
+      (res) => {
+        status = res.statusCode;
+        res.setEncoding('utf8');
+        res.on('data', (text: string) => {
+          body += text;
+        });
+        res.on('end', () => {
+          answered = true;
+          settle();
+        });
+      },
+    );
+    req.on('error', (error) => {
+      writeError = error.message;
+      answered = true;
+      written = true;
+      settle();
+    });
+    req.on('finish', () => {
+      written = true;
+      settle();
+    });
+    const chunk = Buffer.alloc(64 * 1024);
+    let sent = 0;
+    const pump = (): void => {
+      while (sent < totalBytes) {
+        sent += chunk.length;
+        if (!req.write(chunk)) {
+          req.once('drain', pump);
+          return;
+        }
+      }
+      req.end();
+    };
+    pump();
+  });
+  return { status, body, writeError };
+}
+
 describe('local HTTP API (payload 2.0) in front of a stub Lambda', () => {
   let stub: Awaited<ReturnType<typeof startStubLambda>>;
   let issuer: LocalIssuer;
   let other: LocalIssuer;
+  let bare: Awaited<ReturnType<typeof startBareIssuer>>;
   let api: RunningHttpApi;
   let staged: RunningHttpApi;
 
@@ -105,6 +204,7 @@ describe('local HTTP API (payload 2.0) in front of a stub Lambda', () => {
     stub = await startStubLambda();
     issuer = await startLocalIssuer();
     other = await startLocalIssuer();
+    bare = await startBareIssuer();
     const authorizer = { issuer: issuer.issuer, audience: ['greco-local'] };
     api = await startHttpApi({
       apiId: 'abc123defg',
@@ -122,6 +222,11 @@ describe('local HTTP API (payload 2.0) in front of a stub Lambda', () => {
         { routeKey: 'GET /throttled', functionName: 'throttled' },
         { routeKey: 'GET /slow', functionName: 'slow' },
         { routeKey: 'GET /missing', functionName: 'no-such-function' },
+        {
+          routeKey: 'GET /bare/{id}',
+          functionName: 'echo',
+          authorizer: { issuer: bare.issuer, audience: ['greco-local'] },
+        },
       ],
     });
     staged = await startHttpApi({
@@ -136,6 +241,7 @@ describe('local HTTP API (payload 2.0) in front of a stub Lambda', () => {
     await staged?.close();
     await issuer?.close();
     await other?.close();
+    await bare?.close();
     await stub?.close();
   });
 
@@ -296,6 +402,26 @@ describe('local HTTP API (payload 2.0) in front of a stub Lambda', () => {
     expect(stub.events.length).toBe(before);
   });
 
+  it('refuses a token without exp with 401 and never invokes the function', async () => {
+    // Prepare
+    const claims = { 'custom:workspace': 'acme', 'cognito:groups': ['editor'] };
+    const withExp = await bare.sign({ ...claims, exp: Math.floor(Date.now() / 1000) + 300 });
+    const withoutExp = await bare.sign(claims);
+    const before = stub.events.length;
+
+    // Act
+    const refused = await fetch(`${api.url}/bare/d1`, { headers: { authorization: `Bearer ${withoutExp}` } });
+    const refusedEvents = stub.events.length;
+    const accepted = await fetch(`${api.url}/bare/d1`, { headers: { authorization: `Bearer ${withExp}` } });
+
+    // Assess
+    expect(refused.status).toBe(401);
+    expect(await refused.json()).toEqual({ message: 'Unauthorized' });
+    expect(refused.headers.get('www-authenticate')).toContain('invalid_token');
+    expect(refusedEvents).toBe(before);
+    expect(accepted.status).toBe(200);
+  });
+
   it('answers 404 Not Found when no route matches', async () => {
     const before = stub.events.length;
     for (const [method, path] of [
@@ -346,6 +472,29 @@ describe('local HTTP API (payload 2.0) in front of a stub Lambda', () => {
     expect(response.status).toBe(413);
     expect(stub.events.length).toBe(before);
   });
+
+  it.each([
+    ['with a declared length', true],
+    ['chunked', false],
+  ])(
+    'answers a 12 MB body streamed %s with a 413 the client reads, invokes nothing, and serves the next request',
+    async (_how, declareLength) => {
+      // Prepare
+      const before = stub.events.length;
+
+      // Act
+      const upload = await streamUpload(`${api.url}/upload`, 12 * 1024 * 1024, declareLength);
+      const invoked = stub.events.length - before;
+      const next = await fetch(`${api.url}/plain`);
+
+      // Assess
+      expect(upload.writeError).toBeUndefined();
+      expect(upload.status).toBe(413);
+      expect(JSON.parse(upload.body)).toEqual({ message: 'Request Entity Too Large' });
+      expect(invoked).toBe(0);
+      expect(next.status).toBe(200);
+    },
+  );
 
   it('serves a named stage under /<stage> and reports it in the event', async () => {
     expect(staged.url).toMatch(/\/dev$/);
@@ -431,6 +580,7 @@ describe('local HTTP API in front of the Lambda emulator', () => {
       routes: [
         { routeKey: 'GET /v1/things/{id}', functionName: 'api-handler', authorizer },
         { routeKey: 'GET /fail', functionName: 'api-handler' },
+        { routeKey: 'POST /upload', functionName: 'api-handler' },
         { routeKey: 'GET /suspended', functionName: 'api-suspended' },
       ],
     });
@@ -459,6 +609,38 @@ describe('local HTTP API in front of the Lambda emulator', () => {
     expect(response.status).toBe(500);
     expect(await response.json()).toEqual({ message: 'Internal Server Error' });
   });
+
+  it.each([
+    ['a 7 MB JSON body', 'application/json', JSON.stringify('a'.repeat(7 * 1024 * 1024))],
+    [
+      'a 5 MB binary body (6.7 MB once base64-encoded)',
+      'application/octet-stream',
+      Buffer.alloc(5 * 1024 * 1024),
+    ],
+  ])(
+    "answers %s, over Lambda's 6 MB invoke payload, with 500 without invoking, and the next request normally",
+    async (_what, contentType, body) => {
+      // Prepare
+      const token = await issuer.mintToken({ workspace: 'acme', roles: ['operator'] });
+      const invokesBefore = emulator.stats().operations.Invoke ?? 0;
+
+      // Act
+      const tooLarge = await fetch(`${api.url}/upload`, {
+        method: 'POST',
+        headers: { 'content-type': contentType },
+        body,
+      });
+      const invokesAfter = emulator.stats().operations.Invoke ?? 0;
+      const next = await fetch(`${api.url}/v1/things/t-2`, { headers: { authorization: `Bearer ${token}` } });
+
+      // Assess
+      expect(tooLarge.status).toBe(500);
+      expect(await tooLarge.json()).toEqual({ message: 'Internal Server Error' });
+      expect(invokesAfter).toBe(invokesBefore);
+      expect(next.status).toBe(200);
+      expect(((await next.json()) as { id: string }).id).toBe('t-2');
+    },
+  );
 
   it('answers 503 when the function is throttled (reserved concurrency 0)', async () => {
     const response = await fetch(`${api.url}/suspended`);

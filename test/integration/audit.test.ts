@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { functionInput } from '../support/fixtures.ts';
+import { functionInput } from '../../support/fixtures.ts';
 import { type ManagementApiHarness, startManagementApi } from '../support/management-api.ts';
 
 let api: ManagementApiHarness;

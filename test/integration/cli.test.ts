@@ -139,6 +139,69 @@ describe('greco CLI against a local cloud', () => {
     expect(types.indexOf('Function Suspended')).toBeLessThan(types.indexOf('Function Started'));
   }, 60_000);
 
+  it('lists deployments with the time each was requested in the STARTED column', async () => {
+    const run = await greco('deployments');
+    expect(run.code).toBe(0);
+    expect(run.out.split('\n')[0]).toMatch(/^DEPLOYMENT\s+STATUS\s+EPOCH\s+CHANGES\s+STARTED$/);
+    expect(run.out).toMatch(
+      /^dep-\S+\s+Committed\s+0 → 1\s+\+3 ~0 -0\s+\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}/m,
+    );
+  });
+
+  it("reads a function's logs from CloudWatch Logs: START, END and REPORT of each invocation, in its version's streams", async () => {
+    // Act (greeter ran in the tests above)
+    const text = await greco('logs', 'greeter');
+    const reports = await greco('--json', 'logs', 'greeter', '--filter', 'REPORT', '--since', '1h');
+    const missing = await greco('logs', 'nope');
+
+    // Assess
+    expect(text.code).toBe(0);
+    expect(text.out).toMatch(/^\d{4}-\d{2}-\d{2}T\S+Z START RequestId: [0-9a-f-]{36} Version: 1$/m);
+    expect(text.out).toMatch(/^\S+Z END RequestId: /m);
+    expect(text.out).toMatch(/^\S+Z REPORT RequestId: .*\tBilled Duration: /m);
+    const events = reports.out
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    expect(events.length).toBeGreaterThanOrEqual(2);
+    for (const event of events) {
+      expect(event.message).toMatch(/^REPORT RequestId: /);
+      expect(event.logStreamName).toMatch(/^\d{4}\/\d{2}\/\d{2}\/\[1\][0-9a-f]{32}$/);
+    }
+    expect(missing.code).toBe(1);
+    expect(oneLine(missing)).toBe(
+      'greco: nope is not deployed in workspace clitest (no Lambda function greco-clitest-nope): greco functions lists what is',
+    );
+  });
+
+  it('follows the logs of a function: new invocations appear until Ctrl-C, which ends with exit code 0', async () => {
+    // Prepare
+    const stop = new AbortController();
+    let out = '';
+    const since = new Date().toISOString();
+    const following = runCli(['--work-dir', workDir, 'logs', 'greeter', '--follow', '--since', since], {
+      io: { out: (t) => (out += t), err: () => {} },
+      cwd: fleetDir,
+      env: {},
+      signal: stop.signal,
+      pollIntervalMs: 100,
+    });
+
+    // Act
+    const invoked = await greco('--json', 'invoke', 'greeter', '--payload', '{"name":"Follow"}');
+    await waitFor(() => out.includes('REPORT RequestId:'), {
+      timeoutMs: 15_000,
+      what: 'the followed REPORT line',
+    });
+    stop.abort();
+
+    // Assess
+    expect(invoked.code).toBe(0);
+    expect(await following).toBe(0);
+    const starts = out.split('\n').filter((line) => line.includes(' START RequestId: '));
+    expect(starts).toHaveLength(1);
+  }, 60_000);
+
   it('answers a malformed greco.yaml with one line naming the file and line, and changes nothing', async () => {
     await writeFile(
       join(fleetDir, 'bad.yaml'),

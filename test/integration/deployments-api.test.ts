@@ -2,8 +2,10 @@ import { DescribeExecutionCommand, ListExecutionsCommand, SFNClient } from '@aws
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deploymentIdPattern } from '../../core/deployments/ids.ts';
 import type { FunctionSpec } from '../../core/spec.ts';
-import { freePort, localCredentials, localRegion } from '../../local/net.ts';
-import { functionInput, functionSpec } from '../support/fixtures.ts';
+import { transactWrite } from '../../core/store/transact.ts';
+import { localCredentials, localRegion, reservePort } from '../../local/net.ts';
+import { functionInput } from '../../support/fixtures.ts';
+import { functionSpec } from '../support/fixtures.ts';
 import { type DeploymentsHarness, startDeploymentsHarness } from './deployments-harness.ts';
 
 let h: DeploymentsHarness;
@@ -19,7 +21,7 @@ const viewer = (workspace: string) => ({ workspace, roles: ['viewer'] });
 const context = { actor: { sub: 'seed' }, requestId: 'seed' };
 
 async function seedDraft(workspace: string, functions: readonly FunctionSpec[]): Promise<string> {
-  return (await h.store.createDraft(workspace, context, functions)).draftId;
+  return (await h.drafts.createDraft(workspace, context, functions)).draftId;
 }
 
 function deploy(workspace: string, draftId: string, headers: Record<string, string> = {}) {
@@ -63,14 +65,14 @@ describe('POST /v1/drafts/{id}/deployments', () => {
     expect(answer.body.consoleUrl).toBe(
       `https://us-east-1.console.aws.amazon.com/states/home?region=us-east-1#/v2/executions/details/${answer.body.executionArn}`,
     );
-    expect(await h.store.getDraftSummary(ws, draftId)).toMatchObject({ state: 'frozen', deploymentId: id });
+    expect(await h.drafts.getDraftSummary(ws, draftId)).toMatchObject({ state: 'frozen', deploymentId: id });
     expect(await h.deployments.getLock(ws)).toMatchObject({ deploymentId: id });
     const execution = await h.sfn.send(
       new DescribeExecutionCommand({ executionArn: answer.body.executionArn }),
     );
     expect(execution.status).toBe('RUNNING');
     expect(JSON.parse(execution.input ?? '{}')).toEqual({ workspace: ws, deploymentId: id });
-    const audit = await h.store.listAudit(ws);
+    const audit = await h.audit.listAudit(ws);
     expect(audit.records[0]).toMatchObject({
       action: 'deployment.start',
       draftId,
@@ -89,7 +91,7 @@ describe('POST /v1/drafts/{id}/deployments', () => {
     expect(again.body.deploymentId).toBe(first.body.deploymentId);
     expect(again.headers.location).toBe(first.headers.location);
     expect((await executionsOf()).filter((name) => name === first.body.deploymentId)).toHaveLength(1);
-    const audit = await h.store.listAudit(ws);
+    const audit = await h.audit.listAudit(ws);
     expect(audit.records.filter((r) => r.action === 'deployment.start')).toHaveLength(1);
   });
 
@@ -128,14 +130,43 @@ describe('POST /v1/drafts/{id}/deployments', () => {
     const winner = answers.find((a) => a.status === 202);
     const loser = answers.find((a) => a.status === 409);
     expect(loser?.body.deploymentId).toBe(winner?.body.deploymentId);
-    const frozen = await Promise.all(drafts.map((d) => h.store.getDraftSummary(ws, d)));
+    const frozen = await Promise.all(drafts.map((d) => h.drafts.getDraftSummary(ws, d)));
     expect(frozen.map((d) => d.state).sort()).toEqual(['frozen', 'open']);
+  });
+
+  it('plans once: writes the change set with the Requested record, and leaves none of a request that lost', async () => {
+    // Prepare
+    const ws = 'planned';
+    const specs = [functionSpec('orders'), functionSpec('billing', { memoryMiB: 256 })];
+    const drafts = await Promise.all([seedDraft(ws, specs), seedDraft(ws, [functionSpec('other')])]);
+
+    // Act
+    const answers = await Promise.all(drafts.map((draftId) => deploy(ws, draftId)));
+
+    // Assess
+    const winner = answers.find((a) => a.status === 202);
+    const id = winner?.body.deploymentId as string;
+    const changes = await h.deployments.listChanges(ws, id);
+    const winnerDraft = winner?.body.draftId === drafts[0] ? specs : [functionSpec('other')];
+    expect(changes).toEqual(
+      [...winnerDraft]
+        .sort((a, b) => (a.name < b.name ? -1 : 1))
+        .map((spec) => ({
+          name: spec.name,
+          action: 'create',
+          managedName: `greco-${ws}-${spec.name}`,
+          spec,
+        })),
+    );
+    const items = await h.scanTable();
+    expect(items.filter((item) => item.includes(`PENDING#DEPLOY#${ws}#`))).toEqual([]);
+    expect(items.filter((item) => item.includes(`DEPLOY#${ws}#`) && !item.includes(id))).toEqual([]);
   });
 
   it('refuses a draft equal to the live model with 409 nothing-to-deploy and writes nothing', async () => {
     const ws = 'no-changes';
-    await h.store.setLiveModel(ws, [functionSpec('orders')], { expectedEpoch: 0 });
-    const draftId = (await h.store.createDraft(ws, context)).draftId;
+    await h.snapshots.setLiveModel(ws, [functionSpec('orders')], { expectedEpoch: 0 });
+    const draftId = (await h.drafts.createDraft(ws, context)).draftId;
     const before = await h.scanTable();
 
     const answer = await deploy(ws, draftId);
@@ -195,8 +226,10 @@ describe('POST /v1/drafts/{id}/deployments', () => {
   it('records the deployment and answers 503 with Retry-After when StartExecution fails; the same request starts it', async () => {
     const ws = 'sfn-down';
     const draftId = await seedDraft(ws, [functionSpec('orders')]);
+    // A port this process holds and serves nothing on: every connection to it is reset.
+    const unserved = await reservePort();
     const down = new SFNClient({
-      endpoint: `http://127.0.0.1:${await freePort()}`,
+      endpoint: `http://127.0.0.1:${unserved.port}`,
       region: localRegion,
       credentials: localCredentials,
       maxAttempts: 1,
@@ -224,6 +257,7 @@ describe('POST /v1/drafts/{id}/deployments', () => {
       expect((await executionsOf()).filter((name) => name === id)).toHaveLength(1);
     } finally {
       down.destroy();
+      await unserved.release();
     }
   });
 });
@@ -243,7 +277,8 @@ describe('GET /v1/deployments[/{id}]', () => {
         names: { '#s': 'status' },
         values: { ':aborted': 'Aborted' },
       });
-      await h.store.transactWrite(
+      await transactWrite(
+        h.doc,
         [h.deployments.releaseLockItem(ws, answer.body.deploymentId)],
         async () => undefined,
       );
@@ -314,6 +349,10 @@ describe('GET /v1/deployments[/{id}]', () => {
       pathParameters: { id: 'not-an-id' },
       caller: viewer(ws),
     });
-    expect(malformed.status).toBe(404);
+    // Every path parameter is checked before any I/O (issue 10, defect 2): 400 naming it.
+    expect(malformed.status).toBe(400);
+    expect(malformed.body.errors).toEqual([
+      { field: 'id', message: expect.stringContaining('a deployment id') },
+    ]);
   });
 });

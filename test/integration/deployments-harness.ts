@@ -14,7 +14,8 @@ import { ArtifactStore } from '../../core/artifacts.ts';
 import { DeploymentEvents } from '../../core/deployments/events.ts';
 import { deploymentPk, resultSk } from '../../core/deployments/keys.ts';
 import { DeploymentSteps } from '../../core/deployments/steps.ts';
-import { DeploymentStore } from '../../core/deployments/store.ts';
+import type { DeploymentStore } from '../../core/deployments/store.ts';
+import { createDeploymentStores, type DeploymentStores } from '../../core/deployments/transactions.ts';
 import type { ConductorRegistration, ResultItem } from '../../core/deployments/types.ts';
 import { apiHandler } from '../../core/http/api-handler.ts';
 import { apiLogger } from '../../core/http/middlewares.ts';
@@ -23,15 +24,18 @@ import { deploymentsRoutes } from '../../core/http/routes/deployments.ts';
 import { draftsRoutes } from '../../core/http/routes/drafts.ts';
 import { functionsRoutes } from '../../core/http/routes/functions.ts';
 import type { HttpEvent, HttpResponse } from '../../core/http/types.ts';
-import { ConfigStore } from '../../core/store/config-store.ts';
+import type { AuditLog } from '../../core/store/audit.ts';
+import type { DraftStore } from '../../core/store/drafts.ts';
+import { GarbageCollector } from '../../core/store/garbage.ts';
+import type { LiveModels, SnapshotStore } from '../../core/store/snapshots.ts';
 import { createConfigTable, deleteConfigTable } from '../../core/store/table.ts';
 import {
   type EventBridgeEvent,
   type RunningEventBridgeEmulator,
   startEventBridgeEmulator,
-} from '../../local/eventbridge.ts';
+} from '../../local/eventbridge/index.ts';
 import { localCredentials, localRegion } from '../../local/net.ts';
-import { type S3Emulator, startS3Emulator } from '../../local/s3.ts';
+import { type S3Emulator, startS3Emulator } from '../../local/s3/index.ts';
 import {
   type RunningStepFunctionsEmulator,
   startStepFunctionsEmulator,
@@ -59,8 +63,15 @@ export interface DeploymentsHarness {
   readonly s3: S3Client;
   readonly sfn: SFNClient;
   readonly eventBridge: EventBridgeClient;
-  readonly store: ConfigStore;
+  /** The deployment's aggregates on the table, as the steps and the deployments API get them. */
+  readonly stores: DeploymentStores;
   readonly deployments: DeploymentStore;
+  readonly drafts: DraftStore;
+  /** Seeds live models with `snapshots.setLiveModel`. */
+  readonly snapshots: SnapshotStore;
+  readonly live: LiveModels;
+  readonly audit: AuditLog;
+  readonly garbage: GarbageCollector;
   readonly steps: DeploymentSteps;
   /** Every event put on the bus so far, in order. */
   readonly events: EventBridgeEvent[];
@@ -124,26 +135,30 @@ export async function startDeploymentsHarness(): Promise<DeploymentsHarness> {
     }),
   );
 
-  const store = new ConfigStore({ client: dynamodb, tableName });
-  const deployments = new DeploymentStore({ doc, tableName });
+  const stores = createDeploymentStores({ doc, tableName });
   const stepsOnBus = (bus: string) =>
     new DeploymentSteps({
-      store,
-      deployments,
+      stores,
       s3,
       snapshotsBucket,
       events: new DeploymentEvents({ client: eventBridge, eventBusName: bus }),
       conductors,
-      managedPrefix: 'greco',
     });
   const artifacts = new ArtifactStore({ client: s3, bucket: snapshotsBucket });
   const handlersFor = (client: SFNClient): Record<string, Handler> => ({
     deployments: apiHandler(
-      deploymentsRoutes({ store, deployments, sfn: client, stateMachineArn: stateMachineArn as string }),
+      deploymentsRoutes({
+        stores,
+        sfn: client,
+        stateMachineArn: stateMachineArn as string,
+        managedPrefix: 'greco',
+      }),
     ) as unknown as Handler,
-    drafts: apiHandler(draftsRoutes({ store, artifacts, managedPrefix: 'greco' })) as unknown as Handler,
-    functions: apiHandler(functionsRoutes({ store })) as unknown as Handler,
-    audit: apiHandler(auditRoutes({ store })) as unknown as Handler,
+    drafts: apiHandler(
+      draftsRoutes({ drafts: stores.drafts, live: stores.live, artifacts, managedPrefix: 'greco' }),
+    ) as unknown as Handler,
+    functions: apiHandler(functionsRoutes({ live: stores.live })) as unknown as Handler,
+    audit: apiHandler(auditRoutes({ audit: stores.audit })) as unknown as Handler,
   });
   const handlers = handlersFor(sfn);
 
@@ -161,8 +176,13 @@ export async function startDeploymentsHarness(): Promise<DeploymentsHarness> {
     s3,
     sfn,
     eventBridge,
-    store,
-    deployments,
+    stores,
+    deployments: stores.deployments,
+    drafts: stores.drafts,
+    snapshots: stores.snapshots,
+    live: stores.live,
+    audit: stores.audit,
+    garbage: new GarbageCollector({ doc, tableName }),
     steps: stepsOnBus(eventBusName),
     events,
     async call(init, options = {}) {

@@ -1,16 +1,20 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   DeploymentStateError,
   EventPublishError,
   InvalidStepInputError,
 } from '../../core/deployments/errors.ts';
+import { DeploymentEvents } from '../../core/deployments/events.ts';
 import { markerObjectKey, snapshotObjectKey } from '../../core/deployments/keys.ts';
-import { runDeploymentStep } from '../../core/deployments/steps.ts';
+import { runDeploymentStep } from '../../core/deployments/step-input.ts';
+import { DeploymentStepMetrics, DeploymentSteps } from '../../core/deployments/steps.ts';
 import type { ConductorVote, DeploymentEventType } from '../../core/deployments/types.ts';
-import { EnvNames } from '../../core/env.ts';
 import type { FunctionSpec } from '../../core/spec.ts';
+import { EnvNames } from '../../domain/env.ts';
 import { localCredentials, localRegion } from '../../local/net.ts';
 import { functionSpec } from '../support/fixtures.ts';
+import { lambdaContext } from '../support/http-api-event.ts';
 import { conductors, type DeploymentsHarness, startDeploymentsHarness } from './deployments-harness.ts';
 
 let h: DeploymentsHarness;
@@ -29,7 +33,7 @@ async function requestDeploymentOf(
   ws: string,
   functions: readonly FunctionSpec[],
 ): Promise<{ id: string; draftId: string }> {
-  const draftId = (await h.store.createDraft(ws, context, functions)).draftId;
+  const draftId = (await h.drafts.createDraft(ws, context, functions)).draftId;
   const answer = await h.call({
     routeKey: 'POST /v1/drafts/{id}/deployments',
     pathParameters: { id: draftId },
@@ -89,7 +93,7 @@ describe('the commit path', () => {
       { name: 'billing', action: 'create', managedName: `greco-${ws}-billing`, spec: functions[0] },
       { name: 'orders', action: 'create', managedName: `greco-${ws}-orders`, spec: functions[1] },
     ]);
-    expect(await h.store.readSnapshotPartition(ws, id)).toEqual(functions);
+    expect(await h.snapshots.readSnapshotPartition(ws, id)).toEqual(functions);
     expect(eventsOf(id, 'Deployment Started')).toHaveLength(1);
     expect(eventsOf(id, 'Deployment Started')[0]).toMatchObject({
       source: 'greco.deployments',
@@ -150,9 +154,12 @@ describe('the commit path', () => {
     const finished = await twice(() => h.steps.finishCommitted(epochInput));
     expect(finished).toEqual({ ...epochInput, status: 'Committed' });
     expect((await h.deployments.get(ws, id))?.phases.endedAt).toBeTypeOf('string');
-    expect(await h.store.getDraftSummary(ws, draftId)).toMatchObject({ state: 'deployed', deploymentId: id });
+    expect(await h.drafts.getDraftSummary(ws, draftId)).toMatchObject({
+      state: 'deployed',
+      deploymentId: id,
+    });
     expect(await h.deployments.getLock(ws)).toBeUndefined();
-    expect((await h.store.listAudit(ws)).records[0]).toMatchObject({
+    expect((await h.audit.listAudit(ws)).records[0]).toMatchObject({
       action: 'deployment.commit',
       draftId,
       actor: { sub: `user-${ws}` },
@@ -233,7 +240,7 @@ describe('the commit path', () => {
       error: { error: 'Lambda.ServiceException', cause: 'the conductor kept failing' },
     });
     expect(await h.deployments.getLock(ws)).toMatchObject({ deploymentId: id });
-    expect(await h.store.getDraftSummary(ws, draftId)).toMatchObject({ state: 'frozen' });
+    expect(await h.drafts.getDraftSummary(ws, draftId)).toMatchObject({ state: 'frozen' });
     expect(eventsOf(id, 'Deployment CommitIncomplete')).toHaveLength(1);
     expect(eventsOf(id, 'Deployment CommitIncomplete')[0]?.detail).toMatchObject({
       status: 'CommitIncomplete',
@@ -290,13 +297,13 @@ describe('the abort path', () => {
       votes: { lambda: { vote: 'veto', reasons } },
     });
     expect(record?.error).toBeUndefined();
-    const draft = await h.store.getDraftSummary(ws, draftId);
+    const draft = await h.drafts.getDraftSummary(ws, draftId);
     expect(draft.state).toBe('open');
     expect(draft.deploymentId).toBeUndefined();
     expect(await h.deployments.getLock(ws)).toBeUndefined();
-    expect((await h.store.getLiveHead(ws)).epoch).toBe(0);
+    expect((await h.live.getLiveHead(ws)).epoch).toBe(0);
     expect((await h.scanTable()).some((item) => item.includes(`GARBAGE#SNAP#${ws}#${id}`))).toBe(true);
-    expect((await h.store.listAudit(ws)).records[0]).toMatchObject({
+    expect((await h.audit.listAudit(ws)).records[0]).toMatchObject({
       action: 'deployment.abort',
       detail: { status: 'Vetoed' },
     });
@@ -305,7 +312,7 @@ describe('the abort path', () => {
       status: 'Vetoed',
       reasons: [{ ...reasons[0], conductor: 'lambda' }],
     });
-    expect(await h.store.collectGarbage(ws)).toMatchObject({ partitions: 1, items: 1 });
+    expect(await h.garbage.collectGarbage(ws)).toMatchObject({ partitions: 1, items: 1 });
 
     // The reopened draft can be deployed again.
     const retry = await h.call({
@@ -332,7 +339,7 @@ describe('the abort path', () => {
       status: 'Aborted',
       error: { error: 'Lambda.Unknown', cause: 'the conductor crashed' },
     });
-    expect((await h.store.getDraftSummary(ws, draftId)).state).toBe('open');
+    expect((await h.drafts.getDraftSummary(ws, draftId)).state).toBe('open');
     expect(await h.deployments.getLock(ws)).toBeUndefined();
     expect(eventsOf(id, 'Deployment Aborted')).toHaveLength(1);
     expect(eventsOf(id, 'Deployment Aborted')[0]?.detail).toMatchObject({
@@ -397,7 +404,24 @@ describe('refusals', () => {
     await expect(h.steps.writeEpoch({ workspace: ws, deploymentId: id, targetEpoch: 1 })).rejects.toThrow(
       /no staged version of function orders/,
     );
-    expect((await h.store.getLiveHead(ws)).epoch).toBe(0);
+    expect((await h.live.getLiveHead(ws)).epoch).toBe(0);
+  });
+
+  it('begin refuses a deployment whose live epoch moved since it was planned, and writes nothing', async () => {
+    // Prepare
+    const ws = 'moved-under';
+    const { id } = await requestDeploymentOf(ws, [functionSpec('orders')]);
+    await h.snapshots.setLiveModel(ws, [functionSpec('billing')], { expectedEpoch: 0 });
+    const before = await h.scanTable();
+
+    // Act
+    const failure = h.steps.begin({ workspace: ws, deploymentId: id });
+
+    // Assess
+    await expect(failure).rejects.toThrow(/live epoch moved from 0 to 1/);
+    await expect(failure).rejects.toBeInstanceOf(DeploymentStateError);
+    expect(await h.scanTable()).toEqual(before);
+    expect((await h.deployments.get(ws, id))?.status).toBe('Requested');
   });
 
   it('begin of an unknown deployment throws DeploymentStateError', async () => {
@@ -420,6 +444,48 @@ describe('events', () => {
     await h.steps.begin({ workspace: ws, deploymentId: id });
     await h.steps.begin({ workspace: ws, deploymentId: id });
     expect(eventsOf(id, 'Deployment Started')).toHaveLength(1);
+  });
+});
+
+describe('logging', () => {
+  it("logs each step's start and outcome, or its failure, with the action, workspace and deployment id, and counts it", async () => {
+    // Prepare
+    const ws = 'logged';
+    const { id } = await requestDeploymentOf(ws, [functionSpec('orders')]);
+    const logger = { info: vi.fn(), warn: vi.fn() };
+    const metrics = { addMetric: vi.fn() };
+    const steps = new DeploymentSteps({
+      stores: h.stores,
+      s3: h.s3,
+      snapshotsBucket: h.snapshotsBucket,
+      events: new DeploymentEvents({ client: h.eventBridge, eventBusName: h.eventBusName }),
+      conductors,
+      logger: logger as unknown as Logger,
+      metrics,
+    });
+
+    // Act
+    await steps.begin({ workspace: ws, deploymentId: id });
+    const failed = await steps
+      .writeEpoch({ workspace: ws, deploymentId: id, targetEpoch: 1 })
+      .catch((error: unknown) => error);
+
+    // Assess
+    const keys = { workspace: ws, deploymentId: id };
+    expect(logger.info.mock.calls).toEqual([
+      ['deployment step started', { action: 'begin', ...keys }],
+      ['deployment step finished', { action: 'begin', ...keys, durationMs: expect.any(Number) }],
+      ['deployment step started', { action: 'write-epoch', ...keys }],
+    ]);
+    expect(failed).toBeInstanceOf(DeploymentStateError);
+    expect(logger.warn).toHaveBeenCalledWith(
+      { message: 'deployment step failed', action: 'write-epoch', ...keys, durationMs: expect.any(Number) },
+      failed,
+    );
+    expect(metrics.addMetric.mock.calls).toEqual([
+      [DeploymentStepMetrics.succeeded, 'Count', 1],
+      [DeploymentStepMetrics.failed, 'Count', 1],
+    ]);
   });
 });
 
@@ -468,7 +534,7 @@ describe('the deployment-steps Lambda handler', () => {
     });
   });
 
-  it('dispatches on event.step with its environment, and refuses malformed input', async () => {
+  it('dispatches on event.action with its environment, and refuses malformed input', async () => {
     Object.assign(process.env, {
       [EnvNames.configTable]: h.tableName,
       [EnvNames.snapshotsBucket]: h.snapshotsBucket,
@@ -481,29 +547,31 @@ describe('the deployment-steps Lambda handler', () => {
       AWS_REGION: localRegion,
       AWS_ACCESS_KEY_ID: localCredentials.accessKeyId,
       AWS_SECRET_ACCESS_KEY: localCredentials.secretAccessKey,
+      POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'ERROR',
     });
-    const { handler } = await import('../../lambdas/deployment-steps/index.ts');
+    const { handler: steps } = await import('../../lambdas/deployment-steps/index.ts');
+    const handler = (event: unknown) => steps(event, lambdaContext('greco-deployment-steps'));
     const ws = 'handler';
     const { id } = await requestDeploymentOf(ws, [functionSpec('orders')]);
 
-    expect(await handler({ step: 'begin', workspace: ws, deploymentId: id })).toEqual({
+    expect(await handler({ action: 'begin', workspace: ws, deploymentId: id })).toEqual({
       workspace: ws,
       deploymentId: id,
       targetEpoch: 1,
       conductors,
     });
     expect(eventsOf(id, 'Deployment Started')).toHaveLength(1);
-    await expect(handler({ step: 'launch', workspace: ws, deploymentId: id })).rejects.toBeInstanceOf(
+    await expect(handler({ action: 'launch', workspace: ws, deploymentId: id })).rejects.toBeInstanceOf(
       InvalidStepInputError,
     );
-    await expect(handler({ step: 'begin', workspace: ws, deploymentId: 'x' })).rejects.toThrow(
+    await expect(handler({ action: 'begin', workspace: ws, deploymentId: 'x' })).rejects.toThrow(
       /deploymentId/,
     );
     await expect(
-      handler({ step: 'write-epoch', workspace: ws, deploymentId: id, targetEpoch: 0 }),
+      handler({ action: 'write-epoch', workspace: ws, deploymentId: id, targetEpoch: 0 }),
     ).rejects.toThrow(/targetEpoch/);
-    await expect(handler({ step: 'decide', workspace: ws, deploymentId: id, votes: 'yes' })).rejects.toThrow(
-      /votes/,
-    );
+    await expect(
+      handler({ action: 'decide', workspace: ws, deploymentId: id, votes: 'yes' }),
+    ).rejects.toThrow(/votes/);
   });
 });

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FunctionSpec } from '../../core/spec.ts';
-import { functionName, functionSpec, sampleZip } from '../support/fixtures.ts';
+import { sampleZip } from '../../support/fixtures.ts';
+import { functionName, functionSpec } from '../support/fixtures.ts';
 import { type ManagementApiHarness, startManagementApi } from '../support/management-api.ts';
 
 let api: ManagementApiHarness;
@@ -17,7 +18,7 @@ describe('a 5,000-function workspace', () => {
     const total = 5000;
     const code = await api.artifacts.putZip(sampleZip('shared'));
     const live = Array.from({ length: total }, (_, i) => functionSpec(functionName(i), { code }));
-    await api.store.setLiveModel(workspace, live, { expectedEpoch: 0 });
+    await api.snapshots.setLiveModel(workspace, live, { expectedEpoch: 0 });
 
     // The draft: functions 0..249 removed, 250..499 with more memory, 5000..5249 new: 10% changed.
     const draftFunctions = [

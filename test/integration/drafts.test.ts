@@ -1,12 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FunctionSpec } from '../../core/spec.ts';
-import {
-  functionInput,
-  functionSpec,
-  sampleCodeRef,
-  sampleZip,
-  sampleZipBase64,
-} from '../support/fixtures.ts';
+import { functionInput, sampleZip, sampleZipBase64 } from '../../support/fixtures.ts';
+import { functionSpec, sampleCodeRef } from '../support/fixtures.ts';
 import type { HttpApiEventInit } from '../support/http-api-event.ts';
 import { type ManagementApiHarness, startManagementApi } from '../support/management-api.ts';
 
@@ -32,7 +27,7 @@ async function createDraft(workspace: string, body?: unknown) {
 describe('draft lifecycle', () => {
   it('creates a draft from the live model, edits it, plans it and discards it', async () => {
     const workspace = newWorkspace();
-    await api.store.setLiveModel(workspace, [functionSpec('billing'), functionSpec('orders')], {
+    await api.snapshots.setLiveModel(workspace, [functionSpec('billing'), functionSpec('orders')], {
       expectedEpoch: 0,
     });
 
@@ -450,7 +445,7 @@ describe('plan', () => {
     const workspace = newWorkspace();
     // The shared zip must be in the bucket for `{ sha256 }` references to resolve.
     await api.artifacts.putZip(sampleZip('shared'));
-    await api.store.setLiveModel(workspace, base, { expectedEpoch: 0 });
+    await api.snapshots.setLiveModel(workspace, base, { expectedEpoch: 0 });
     const id = (await createDraft(workspace)).body.draftId;
     let version = 1;
     for (const edit of edits as ({ put: Record<string, unknown> } | { remove: string })[]) {
@@ -488,9 +483,9 @@ describe('plan', () => {
 
   it('reports the live epoch moving on after the draft was based', async () => {
     const workspace = newWorkspace();
-    await api.store.setLiveModel(workspace, base, { expectedEpoch: 0 });
+    await api.snapshots.setLiveModel(workspace, base, { expectedEpoch: 0 });
     const id = (await createDraft(workspace)).body.draftId;
-    await api.store.setLiveModel(workspace, [...base, functionSpec('echo')], { expectedEpoch: 1 });
+    await api.snapshots.setLiveModel(workspace, [...base, functionSpec('echo')], { expectedEpoch: 1 });
     const plan = await api.call({
       routeKey: 'GET /v1/drafts/{id}/plan',
       pathParameters: { id },

@@ -28,7 +28,7 @@ import {
   type EventBridgeEvent,
   type RunningEventBridgeEmulator,
   startEventBridgeEmulator,
-} from '../../local/eventbridge.ts';
+} from '../../local/eventbridge/index.ts';
 import { closeServer, listen, readBody } from '../../local/http.ts';
 import { type RunningLambdaEmulator, startLambdaEmulator } from '../../local/lambda/index.ts';
 import { localAccountId, localCredentials, localRegion, waitFor } from '../../local/net.ts';

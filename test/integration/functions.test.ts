@@ -27,11 +27,11 @@ describe('GET /v1/functions', () => {
       functionSpec('zeta', { memoryMiB: 512 }),
       functionSpec('alpha', { reservedConcurrency: 2 }),
     ];
-    await api.store.setLiveModel(workspace, first, { expectedEpoch: 0 });
+    await api.snapshots.setLiveModel(workspace, first, { expectedEpoch: 0 });
     const answer = await api.call({ routeKey: 'GET /v1/functions', caller: viewer(workspace) });
     expect(answer.body).toEqual({ epoch: 1, functions: [first[1], first[0]] });
 
-    await api.store.setLiveModel(workspace, [functionSpec('beta')], { expectedEpoch: 1 });
+    await api.snapshots.setLiveModel(workspace, [functionSpec('beta')], { expectedEpoch: 1 });
     const next = await api.call({ routeKey: 'GET /v1/functions', caller: viewer(workspace) });
     expect(next.body).toEqual({ epoch: 2, functions: [functionSpec('beta')] });
   });
@@ -39,7 +39,7 @@ describe('GET /v1/functions', () => {
   it('pages with limit and cursor, and refuses a cursor once the epoch moved', async () => {
     const workspace = 'paged';
     const model = Array.from({ length: 7 }, (_, i) => functionSpec(functionName(i)));
-    await api.store.setLiveModel(workspace, model, { expectedEpoch: 0 });
+    await api.snapshots.setLiveModel(workspace, model, { expectedEpoch: 0 });
     const seen: string[] = [];
     let cursor: string | undefined;
     let pages = 0;
@@ -62,7 +62,7 @@ describe('GET /v1/functions', () => {
       query: { limit: '3' },
       caller: viewer(workspace),
     });
-    await api.store.setLiveModel(workspace, model.slice(0, 2), { expectedEpoch: 1 });
+    await api.snapshots.setLiveModel(workspace, model.slice(0, 2), { expectedEpoch: 1 });
     const stale = await api.call({
       routeKey: 'GET /v1/functions',
       query: { limit: '3', cursor: firstPage.body.nextCursor },
@@ -76,7 +76,7 @@ describe('GET /v1/functions', () => {
 describe('GET /v1/functions/{name}', () => {
   it('answers one live function with the epoch', async () => {
     const workspace = 'single';
-    await api.store.setLiveModel(workspace, [functionSpec('orders', { timeoutSeconds: 30 })], {
+    await api.snapshots.setLiveModel(workspace, [functionSpec('orders', { timeoutSeconds: 30 })], {
       expectedEpoch: 0,
     });
     const answer = await api.call({
@@ -88,7 +88,7 @@ describe('GET /v1/functions/{name}', () => {
     expect(answer.body).toEqual({ epoch: 1, function: functionSpec('orders', { timeoutSeconds: 30 }) });
   });
 
-  it.each(['missing', 'bad#name', ''])('answers 404 problem+json for %j', async (name) => {
+  it.each(['missing'])('answers 404 problem+json for %j', async (name) => {
     const workspace = 'single';
     const answer = await api.call({
       routeKey: 'GET /v1/functions/{name}',
@@ -99,15 +99,31 @@ describe('GET /v1/functions/{name}', () => {
     expect(answer.headers['content-type']).toBe('application/problem+json');
     expect(answer.body).toMatchObject({ status: 404, title: 'Not found' });
   });
+
+  // A name no function can have is refused before any I/O (issue 10, defect 2): 400 naming it.
+  it.each(['bad#name', ''])('answers 400 problem+json naming name for %j', async (name) => {
+    const workspace = 'single';
+    const answer = await api.call({
+      routeKey: 'GET /v1/functions/{name}',
+      pathParameters: { name },
+      caller: viewer(workspace),
+    });
+    expect(answer.status).toBe(400);
+    expect(answer.headers['content-type']).toBe('application/problem+json');
+    expect(answer.body).toMatchObject({ status: 400, title: 'Invalid request' });
+    expect(answer.body.errors).toEqual([
+      { field: 'name', message: expect.stringContaining('a function name') },
+    ]);
+  });
 });
 
 describe('live model writes', () => {
   it('refuses to move the live head from an epoch that is no longer current', async () => {
     const workspace = 'epochs';
-    await api.store.setLiveModel(workspace, [functionSpec('a1')], { expectedEpoch: 0 });
+    await api.snapshots.setLiveModel(workspace, [functionSpec('a1')], { expectedEpoch: 0 });
     const before = await api.scanTable();
     await expect(
-      api.store.setLiveModel(workspace, [functionSpec('b1')], { expectedEpoch: 0 }),
+      api.snapshots.setLiveModel(workspace, [functionSpec('b1')], { expectedEpoch: 0 }),
     ).rejects.toMatchObject({
       name: 'ConflictError',
       status: 409,

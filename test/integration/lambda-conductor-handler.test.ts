@@ -6,13 +6,14 @@ import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { changeSk, deploymentPk } from '../../core/deployments/keys.ts';
 import type { ChangeItem, ConductorResponse } from '../../core/deployments/types.ts';
-import { EnvNames } from '../../core/env.ts';
-import { managedFunctionName } from '../../core/spec.ts';
 import { createConfigTable, deleteConfigTable } from '../../core/store/table.ts';
+import { EnvNames } from '../../domain/env.ts';
+import { managedFunctionName } from '../../domain/names.ts';
 import { type RunningLambdaEmulator, startLambdaEmulator } from '../../local/lambda/index.ts';
 import { localAccountId, localCredentials, localRegion } from '../../local/net.ts';
-import { type S3Emulator, startS3Emulator } from '../../local/s3.ts';
-import { functionSpec, sampleCodeRef, sampleZip } from '../support/fixtures.ts';
+import { type S3Emulator, startS3Emulator } from '../../local/s3/index.ts';
+import { sampleZip } from '../../support/fixtures.ts';
+import { functionSpec, sampleCodeRef } from '../support/fixtures.ts';
 
 const bucket = 'handler-artifacts';
 const tableName = `greco-conductor-handler-${crypto.randomUUID().slice(0, 8)}`;

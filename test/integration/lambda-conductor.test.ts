@@ -12,28 +12,26 @@ import {
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import {
-  LambdaConductor,
-  type LambdaConductorOptions,
-  lambdaConductorName,
-} from '../../core/conductor/lambda-conductor.ts';
-import { loadResults } from '../../core/conductor/progress.ts';
-import { createConductorLambdaClient } from '../../core/conductor/rate-limit.ts';
+import { loadResults } from '../../core/conductor/kit/progress.ts';
+import { createConductorLambdaClient } from '../../core/conductor/kit/rate-limit.ts';
+import { LambdaConductor, type LambdaConductorOptions } from '../../core/conductor/lambda/conductor.ts';
 import { changeSk, deploymentPk, resultSk } from '../../core/deployments/keys.ts';
-import type {
-  ChangeItem,
-  ConductorRequest,
-  ConductorResponse,
-  ResultItem,
+import {
+  type ChangeItem,
+  type ConductorRequest,
+  type ConductorResponse,
+  lambdaConductorName,
+  type ResultItem,
 } from '../../core/deployments/types.ts';
 import type { FunctionSpec } from '../../core/spec.ts';
-import { managedFunctionName } from '../../core/spec.ts';
 import { createConfigTable, deleteConfigTable } from '../../core/store/table.ts';
-import { GrecoTags } from '../../core/tags.ts';
+import { managedFunctionName } from '../../domain/names.ts';
+import { GrecoTags } from '../../domain/tags.ts';
 import { type RunningLambdaEmulator, startLambdaEmulator } from '../../local/lambda/index.ts';
 import { localAccountId, localCredentials, localRegion } from '../../local/net.ts';
-import { type S3Emulator, startS3Emulator } from '../../local/s3.ts';
-import { functionSpec, sampleCodeRef, sampleZip } from '../support/fixtures.ts';
+import { type S3Emulator, startS3Emulator } from '../../local/s3/index.ts';
+import { sampleZip } from '../../support/fixtures.ts';
+import { functionSpec, sampleCodeRef } from '../support/fixtures.ts';
 
 const prefix = 'greco';
 const bucket = 'greco-artifacts';
@@ -99,7 +97,7 @@ function lambdaClient(requestsPerSecond: number): LambdaClient {
 function conductor(overrides: Partial<LambdaConductorOptions> = {}): LambdaConductor {
   return new LambdaConductor({
     lambda,
-    ddb,
+    doc: ddb,
     tableName,
     artifactsBucket: bucket,
     executionRoleArn: roleArn,
@@ -263,7 +261,7 @@ describe('LambdaConductor prepare', () => {
       Description: `greco deployment ${dep}`,
     });
     const results = await loadResults(
-      { ddb, tableName, workspace: ws, deploymentId: dep },
+      { doc: ddb, tableName, workspace: ws, deploymentId: dep },
       lambdaConductorName,
     );
     expect(results.get('fresh')).toMatchObject({
@@ -316,7 +314,7 @@ describe('LambdaConductor prepare', () => {
     expect(await versionsOf(managedFunctionName(prefix, ws, 'new'))).toEqual(['1']);
     expect(await versionsOf(managedFunctionName(prefix, ws, 'old'))).toEqual(['1', '2']);
     const results = await loadResults(
-      { ddb, tableName, workspace: ws, deploymentId: dep },
+      { doc: ddb, tableName, workspace: ws, deploymentId: dep },
       lambdaConductorName,
     );
     expect(results.get('new')).toMatchObject({
@@ -538,7 +536,7 @@ describe('LambdaConductor commit and abort', () => {
     expect(await versionsOf(baseName)).toEqual(['1']);
     expect(await liveVersion(baseName)).toBe('1');
     const results = await loadResults(
-      { ddb, tableName, workspace: ws, deploymentId: dep },
+      { doc: ddb, tableName, workspace: ws, deploymentId: dep },
       lambdaConductorName,
     );
     expect([...results.values()].map((r) => r.status)).toEqual(['aborted', 'aborted']);

@@ -472,6 +472,19 @@ describe('Lambda emulator Invoke', () => {
     });
   });
 
+  it('refuses a payload over 6 MB with RequestTooLargeException and keeps the connection usable', async () => {
+    const name = await deploy({ 'index.mjs': 'export const handler = async (event) => ({ ok: event.ok });' });
+    const tooLarge = JSON.stringify({ ok: true, pad: 'x'.repeat(7 * 1024 * 1024) });
+    await expect(
+      lambda.send(new InvokeCommand({ FunctionName: name, Payload: tooLarge })),
+    ).rejects.toMatchObject({
+      name: 'RequestTooLargeException',
+    });
+    // The same client, the same keep-alive pool: the next call is answered, not reset.
+    const next = await lambda.send(new InvokeCommand({ FunctionName: name, Payload: '{"ok":true}' }));
+    expect(json(next)).toEqual({ ok: true });
+  });
+
   it('reuses a warm process between invocations and leaves no process behind after close', async () => {
     const own = await startLambdaEmulator({ controlPlaneRateLimit: 0, transitionMs: 0, logSink: () => {} });
     const client = new LambdaClient({

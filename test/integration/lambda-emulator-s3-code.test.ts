@@ -12,7 +12,7 @@ import { strToU8, zipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningLambdaEmulator, startLambdaEmulator } from '../../local/lambda/index.ts';
 import { localAccountId, localCredentials, localRegion } from '../../local/net.ts';
-import { type S3Emulator, startS3Emulator } from '../../local/s3.ts';
+import { type S3Emulator, startS3Emulator } from '../../local/s3/index.ts';
 
 const role = `arn:aws:iam::${localAccountId}:role/greco-test`;
 const bucket = 'code-bucket';

@@ -26,7 +26,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localCredentials, localRegion } from '../../local/net.ts';
-import { type S3Emulator, startS3Emulator } from '../../local/s3.ts';
+import { type S3Emulator, startS3Emulator } from '../../local/s3/index.ts';
 
 function md5(data: Uint8Array): string {
   return `"${createHash('md5').update(data).digest('hex')}"`;

@@ -1,13 +1,15 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { EnvNames } from '../../core/env.ts';
 import { apiHandler } from '../../core/http/api-handler.ts';
 import { draftsRoutes } from '../../core/http/routes/drafts.ts';
 import type { HttpEvent, HttpResponse } from '../../core/http/types.ts';
-import { createConfigTableClient } from '../../core/store/client.ts';
-import { ConfigStore } from '../../core/store/config-store.ts';
-import { freePort, localCredentials, localRegion } from '../../local/net.ts';
-import { functionInput, functionName, functionSpec, sampleZip } from '../support/fixtures.ts';
+import { createConfigTableClient, createConfigTableDocumentClient } from '../../core/store/client.ts';
+import { DraftStore } from '../../core/store/drafts.ts';
+import { LiveModels } from '../../core/store/snapshots.ts';
+import { EnvNames } from '../../domain/env.ts';
+import { localCredentials, localRegion, type PortReservation, reservePort } from '../../local/net.ts';
+import { functionInput, sampleZip } from '../../support/fixtures.ts';
+import { functionName, functionSpec } from '../support/fixtures.ts';
 import { type HttpApiEventInit, httpApiEvent, lambdaContext } from '../support/http-api-event.ts';
 import { answerOf, type ManagementApiHarness, startManagementApi } from '../support/management-api.ts';
 
@@ -70,14 +72,16 @@ describe('a bulk write that fails midway', () => {
     async ({ tableDown }) => {
       const workspace = tableDown ? 'bulk-down' : 'bulk-fail';
       const original = Array.from({ length: 30 }, (_, i) => functionSpec(functionName(i)));
-      const draft = await api.store.createDraft(workspace, system, original);
-      await api.store.putDraftFunction(workspace, draft.draftId, functionSpec('overlay-edit'), 1, system);
+      const draft = await api.drafts.createDraft(workspace, system, original);
+      await api.drafts.putDraftFunction(workspace, draft.draftId, functionSpec('overlay-edit'), 1, system);
       const before = await api.scanTable();
 
       const { client, batchWrites } = failingClient(3, tableDown);
+      const table = { doc: createConfigTableDocumentClient(client), tableName: api.tableName };
       const handler = apiHandler(
         draftsRoutes({
-          store: new ConfigStore({ client, tableName: api.tableName }),
+          drafts: new DraftStore(table),
+          live: new LiveModels(table),
           artifacts: api.artifacts,
           managedPrefix: 'greco',
         }),
@@ -105,16 +109,16 @@ describe('a bulk write that fails midway', () => {
       expect(answer.headers['content-type']).toBe('application/problem+json');
       expect(batchWrites()).toBeGreaterThan(3);
 
-      const read = await api.store.getDraft(workspace, draft.draftId);
+      const read = await api.drafts.getDraft(workspace, draft.draftId);
       expect(read.version).toBe(2);
       expect(read.functions.map((f) => f.name)).toEqual([...original.map((f) => f.name), 'overlay-edit']);
-      const audit = await api.store.listAudit(workspace);
+      const audit = await api.audit.listAudit(workspace);
       expect(audit.records.map((r) => r.action)).toEqual(['draft.function.put', 'draft.create']);
 
       // Three BatchWriteItem calls of 25 items went through before the failure; the best-effort
       // clean-up could not finish (its deletes are BatchWriteItem calls too), so the partition is
       // left marked pending. Collecting it restores the table exactly.
-      const collected = await api.store.collectGarbage(workspace, { pendingGraceMs: 0 });
+      const collected = await api.garbage.collectGarbage(workspace, { pendingGraceMs: 0 });
       expect(collected).toEqual({ partitions: 1, items: 75 });
       expect(await api.scanTable()).toEqual(before);
     },
@@ -123,18 +127,18 @@ describe('a bulk write that fails midway', () => {
   it('leaves pending partitions of writes still in flight alone', async () => {
     const workspace = 'bulk-young';
     const { client } = failingClient(1, true);
-    const store = new ConfigStore({ client, tableName: api.tableName });
+    const drafts = new DraftStore({ doc: createConfigTableDocumentClient(client), tableName: api.tableName });
     await expect(
-      store.createDraft(
+      drafts.createDraft(
         workspace,
         system,
         Array.from({ length: 60 }, (_, i) => functionSpec(functionName(i))),
       ),
     ).rejects.toMatchObject({ name: 'ServiceUnavailableError', status: 503 });
     client.destroy();
-    expect(await api.store.listDrafts(workspace)).toEqual([]);
-    expect(await api.store.collectGarbage(workspace)).toEqual({ partitions: 0, items: 0 });
-    expect(await api.store.collectGarbage(workspace, { pendingGraceMs: 0 })).toEqual({
+    expect(await api.drafts.listDrafts(workspace)).toEqual([]);
+    expect(await api.garbage.collectGarbage(workspace)).toEqual({ partitions: 0, items: 0 });
+    expect(await api.garbage.collectGarbage(workspace, { pendingGraceMs: 0 })).toEqual({
       partitions: 1,
       items: 25,
     });
@@ -145,19 +149,23 @@ describe('the config table unavailable', () => {
   type Handler = (event: HttpEvent, context: ReturnType<typeof lambdaContext>) => Promise<HttpResponse>;
   const handlers: Record<string, Handler> = {};
   const saved = { ...process.env };
+  let unserved: PortReservation;
 
   beforeAll(async () => {
-    // Nothing listens on this port: the handlers' own clients (short timeouts, bounded retries) are refused.
-    process.env.AWS_ENDPOINT_URL_DYNAMODB = `http://127.0.0.1:${await freePort()}`;
+    // A port this process holds and serves nothing on: the handlers' own clients (short timeouts,
+    // bounded retries) have every connection reset.
+    unserved = await reservePort();
+    process.env.AWS_ENDPOINT_URL_DYNAMODB = `http://127.0.0.1:${unserved.port}`;
     process.env[EnvNames.configTable] = 'greco-unreachable';
     vi.resetModules();
     handlers.functions = (await import('../../lambdas/functions-api/index.ts')).handler as unknown as Handler;
     handlers.drafts = (await import('../../lambdas/drafts-api/index.ts')).handler as unknown as Handler;
     handlers.audit = (await import('../../lambdas/audit-api/index.ts')).handler as unknown as Handler;
   });
-  afterAll(() => {
+  afterAll(async () => {
     process.env.AWS_ENDPOINT_URL_DYNAMODB = saved.AWS_ENDPOINT_URL_DYNAMODB;
     process.env[EnvNames.configTable] = saved[EnvNames.configTable];
+    await unserved?.release();
   });
 
   it.each<HttpApiEventInit & { group: string }>([

@@ -1,5 +1,6 @@
+import { zipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { functionInput, sampleZipBase64 } from '../support/fixtures.ts';
+import { functionInput, sampleZipBase64 } from '../../support/fixtures.ts';
 import type { HttpApiEventInit } from '../support/http-api-event.ts';
 import { type ManagementApiHarness, startManagementApi } from '../support/management-api.ts';
 
@@ -56,6 +57,19 @@ const notAZip = Buffer.from('this is not a zip file at all, just text').toString
 const randomBytes = Buffer.from(Array.from({ length: 300 }, (_, i) => (i * 37) % 256)).toString('base64');
 const missingSha = 'a'.repeat(64);
 
+/** The probe's zip: one deflated 1 MB entry that all 262 central-directory entries point at. */
+function sharedEntryZipBase64(): string {
+  const zip = Buffer.from(zipSync({ 'a.js': new Uint8Array(1_000_000) }));
+  const centralAt = zip.readUInt32LE(zip.length - 22 + 16);
+  const central = zip.subarray(centralAt, zip.length - 22);
+  const end = Buffer.from(zip.subarray(zip.length - 22));
+  end.writeUInt16LE(262, 8);
+  end.writeUInt16LE(262, 10);
+  end.writeUInt32LE(central.length * 262, 12);
+  const copies = Array.from({ length: 262 }, () => central);
+  return Buffer.concat([zip.subarray(0, centralAt), ...copies, end]).toString('base64');
+}
+
 /** One bad function per rule; `field` is the path reported, `message` part of the message. */
 const functionRules: { rule: string; fn: Record<string, unknown>; field: string; message: RegExp }[] = [
   {
@@ -99,6 +113,42 @@ const functionRules: { rule: string; fn: Record<string, unknown>; field: string;
     fn: functionInput('f1', { reservedConcurrency: -1 }),
     field: 'reservedConcurrency',
     message: /at least 0/,
+  },
+  {
+    rule: 'reserved concurrency above the account quota minus the 100 Lambda keeps unreserved',
+    fn: functionInput('f1', { reservedConcurrency: 10_000_000 }),
+    field: 'reservedConcurrency',
+    message: /at most 900/,
+  },
+  {
+    rule: 'reserved concurrency of 2^53 − 1',
+    fn: functionInput('f1', { reservedConcurrency: Number.MAX_SAFE_INTEGER }),
+    field: 'reservedConcurrency',
+    message: /at most 900/,
+  },
+  {
+    rule: 'a handler with a NUL byte',
+    fn: functionInput('f1', { handler: 'index\u0000.handler' }),
+    field: 'handler',
+    message: /control characters/,
+  },
+  {
+    rule: 'NODE_OPTIONS, which changes the runtime itself',
+    fn: functionInput('f1', { environment: { NODE_OPTIONS: '--require /tmp/x.js' } }),
+    field: 'environment.NODE_OPTIONS',
+    message: /changes the runtime itself/,
+  },
+  {
+    rule: 'LD_PRELOAD, which changes the runtime itself',
+    fn: functionInput('f1', { environment: { LD_PRELOAD: '/tmp/x.so' } }),
+    field: 'environment.LD_PRELOAD',
+    message: /changes the runtime itself/,
+  },
+  {
+    rule: 'AWS_LAMBDA_EXEC_WRAPPER, which changes the runtime itself',
+    fn: functionInput('f1', { environment: { AWS_LAMBDA_EXEC_WRAPPER: '/opt/wrap' } }),
+    field: 'environment.AWS_LAMBDA_EXEC_WRAPPER',
+    message: /changes the runtime itself/,
   },
   {
     rule: 'an unknown architecture',
@@ -153,6 +203,20 @@ const functionRules: { rule: string; fn: Record<string, unknown>; field: string;
     fn: functionInput('f1', { code: { zipBase64: randomBytes } }),
     field: 'code.zipBase64',
     message: /not a valid zip/,
+  },
+  {
+    rule: 'a zip whose 262 entries all point at one deflated 1 MB entry',
+    fn: functionInput('f1', { code: { zipBase64: sharedEntryZipBase64() } }),
+    field: 'code.zipBase64',
+    message: /share the local header at offset 0/,
+  },
+  {
+    rule: 'a zip with a backslash in an entry name',
+    fn: functionInput('f1', {
+      code: { zipBase64: Buffer.from(zipSync({ 'lib\\x.js': new Uint8Array(1) })).toString('base64') },
+    }),
+    field: 'code.zipBase64',
+    message: /backslash/,
   },
   {
     rule: 'code that is not base64',

@@ -1,7 +1,11 @@
 import type { Context } from 'aws-lambda';
 import type { HttpEvent } from '../../core/http/types.ts';
+import { claimToString } from '../../local/apigateway/jwt.ts';
 
-/** Who calls: rendered into JWT claims the way API Gateway's JWT authorizer passes them on. */
+/**
+ * Who calls: a token's payload ({@link tokenFor}), carried in the `authorization` header and
+ * rendered into JWT claims the way API Gateway's JWT authorizer passes them on.
+ */
 export interface TestCaller {
   readonly workspace?: string;
   readonly roles?: readonly string[];
@@ -26,17 +30,26 @@ export interface HttpApiEventInit {
   readonly bodyBytes?: Uint8Array;
   /** The caller; `null` for an event without authorizer claims. @default an editor of workspace `acme` */
   readonly caller?: TestCaller | null;
-  /** Raw claims, instead of `caller`. */
+  /**
+   * The token's payload as its issuer signed it, instead of `caller`: the event carries it in
+   * `authorization` (see {@link unsignedToken}) and its claims rendered by {@link renderClaims}.
+   */
+  readonly token?: Readonly<Record<string, unknown>>;
+  /**
+   * Raw authorizer claims, instead of those rendered from `caller` or `token` (with `token`: a
+   * token the authorizer did not verify; alone: no `authorization` header at all).
+   */
   readonly claims?: Readonly<Record<string, string>>;
   readonly requestId?: string;
 }
 
 /**
- * JWT claims as API Gateway HTTP APIs hand them to Lambda: every claim a string, array claims
- * rendered as `[a b]` (the roles), the workspace under `custom:workspace`.
+ * The payload of a Cognito-style ID token for `caller`: the roles as an array under
+ * `cognito:groups`, the workspace under `custom:workspace`, valid for an hour from now.
  */
-export function claimsFor(caller: TestCaller = {}): Record<string, string> {
+export function tokenFor(caller: TestCaller = {}): Record<string, unknown> {
   const sub = caller.sub ?? `user-${caller.workspace ?? 'acme'}`;
+  const now = Math.floor(Date.now() / 1000);
   return {
     sub,
     iss: 'https://issuer.example.test',
@@ -44,10 +57,31 @@ export function claimsFor(caller: TestCaller = {}): Record<string, string> {
     token_use: 'id',
     'cognito:username': caller.username ?? sub,
     'custom:workspace': caller.workspace ?? 'acme',
-    'cognito:groups': `[${(caller.roles ?? ['editor']).join(' ')}]`,
-    exp: String(Math.floor(Date.now() / 1000) + 3600),
-    iat: String(Math.floor(Date.now() / 1000)),
+    'cognito:groups': [...(caller.roles ?? ['editor'])],
+    exp: now + 3600,
+    iat: now,
+    jti: `jti-${sub}-${now}`,
   };
+}
+
+/**
+ * A token's claims as API Gateway HTTP APIs hand them to Lambda
+ * (`requestContext.authorizer.jwt.claims`): every claim a string, numbers as their digits,
+ * arrays as `[a b]` (local/apigateway/jwt.ts `claimToString`).
+ */
+export function renderClaims(payload: Readonly<Record<string, unknown>>): Record<string, string> {
+  const claims: Record<string, string> = {};
+  for (const [name, value] of Object.entries(payload)) claims[name] = claimToString(value);
+  return claims;
+}
+
+/**
+ * A compact JWS carrying `payload` with a signature no key made: what the management handlers
+ * read after API Gateway's JWT authorizer has verified the real one (they never verify it again).
+ */
+export function unsignedToken(payload: Readonly<Record<string, unknown>>): string {
+  const part = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  return `${part({ alg: 'RS256', typ: 'JWT', kid: 'test' })}.${part(payload)}.${Buffer.from('not verified here').toString('base64url')}`;
 }
 
 /** A payload format 2.0 event, as API Gateway's HTTP API builds it for a JWT-authorized route. */
@@ -77,11 +111,14 @@ export function httpApiEvent(init: HttpApiEventInit): HttpEvent {
   } else if (body !== undefined && base64) {
     body = Buffer.from(body, 'utf8').toString('base64');
   }
+  const token =
+    init.token ?? (init.caller === null || init.claims !== undefined ? undefined : tokenFor(init.caller));
+  if (token !== undefined) headers.authorization = `Bearer ${unsignedToken(token)}`;
   for (const [name, value] of Object.entries(init.headers ?? {})) headers[name.toLowerCase()] = value;
   const rawQueryString = new URLSearchParams(init.query ?? {}).toString();
   const requestId = init.requestId ?? `req-${crypto.randomUUID()}`;
   const now = new Date();
-  const claims = init.claims ?? (init.caller === null ? undefined : claimsFor(init.caller ?? {}));
+  const claims = init.claims ?? (token === undefined ? undefined : renderClaims(token));
   return {
     version: '2.0',
     routeKey: init.routeKey,

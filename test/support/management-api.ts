@@ -2,12 +2,16 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { inject, vi } from 'vitest';
 import { ArtifactStore } from '../../core/artifacts.ts';
-import { EnvNames } from '../../core/env.ts';
 import type { HttpEvent, HttpResponse } from '../../core/http/types.ts';
-import { ConfigStore } from '../../core/store/config-store.ts';
+import { AuditLog } from '../../core/store/audit.ts';
+import { type ConfigTableOptions, createConfigTableDocumentClient } from '../../core/store/client.ts';
+import { DraftStore } from '../../core/store/drafts.ts';
+import { GarbageCollector } from '../../core/store/garbage.ts';
+import { LiveModels, SnapshotStore } from '../../core/store/snapshots.ts';
 import { createConfigTable, deleteConfigTable } from '../../core/store/table.ts';
+import { EnvNames } from '../../domain/env.ts';
 import { localCredentials, localRegion } from '../../local/net.ts';
-import { startS3Emulator } from '../../local/s3.ts';
+import { startS3Emulator } from '../../local/s3/index.ts';
 import { type HttpApiEventInit, httpApiEvent, lambdaContext } from './http-api-event.ts';
 import { scanTableSnapshot } from './table-snapshot.ts';
 
@@ -19,9 +23,18 @@ export interface ApiAnswer {
   readonly body: any;
 }
 
-type Handler = (event: HttpEvent, context: ReturnType<typeof lambdaContext>) => Promise<HttpResponse>;
+/** A management handler as the Lambda runtime calls it. */
+export type ApiLambdaHandler = (
+  event: HttpEvent,
+  context: ReturnType<typeof lambdaContext>,
+) => Promise<HttpResponse>;
+type Handler = ApiLambdaHandler;
 
-/** The three management handlers, wired to a fresh table and bucket on the local services. */
+/**
+ * Three of the four management handlers (functions, drafts, audit; the deployments handler is
+ * wired by `test/integration/deployments-harness.ts`), on a fresh table and bucket on the local
+ * services, with the stores of that table.
+ */
 export interface ManagementApiHarness {
   readonly tableName: string;
   readonly bucket: string;
@@ -30,9 +43,16 @@ export interface ManagementApiHarness {
   /** A client of the same DynamoDB Local, for seeding and inspection. */
   readonly dynamodb: DynamoDBClient;
   readonly s3: S3Client;
-  /** A store on the same table, e.g. to seed live models with `setLiveModel`. */
-  readonly store: ConfigStore;
+  /** The stores of the same table, for seeding and inspection. */
+  readonly drafts: DraftStore;
+  /** Seeds live models with `snapshots.setLiveModel`. */
+  readonly snapshots: SnapshotStore;
+  readonly live: LiveModels;
+  readonly audit: AuditLog;
+  readonly garbage: GarbageCollector;
   readonly artifacts: ArtifactStore;
+  /** The real handler modules, by route group (the path segment after `/v1/`). */
+  readonly handlers: Readonly<Record<'functions' | 'drafts' | 'audit', ApiLambdaHandler>>;
   /** Calls the handler that owns the route, as API Gateway would. */
   call(init: HttpApiEventInit): Promise<ApiAnswer>;
   /** Every item of the table, sorted: compare two of these to prove nothing was written. */
@@ -78,6 +98,7 @@ export async function startManagementApi(): Promise<ManagementApiHarness> {
     AWS_ACCESS_KEY_ID: localCredentials.accessKeyId,
     AWS_SECRET_ACCESS_KEY: localCredentials.secretAccessKey,
     POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'ERROR',
+    POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? 'true',
   });
   vi.resetModules();
   const handlers = {
@@ -86,6 +107,7 @@ export async function startManagementApi(): Promise<ManagementApiHarness> {
     audit: (await import('../../lambdas/audit-api/index.ts')).handler as unknown as Handler,
   };
 
+  const table: ConfigTableOptions = { doc: createConfigTableDocumentClient(dynamodb), tableName };
   return {
     tableName,
     bucket,
@@ -93,8 +115,13 @@ export async function startManagementApi(): Promise<ManagementApiHarness> {
     s3Endpoint: s3Emulator.endpoint,
     dynamodb,
     s3,
-    store: new ConfigStore({ client: dynamodb, tableName }),
+    drafts: new DraftStore(table),
+    snapshots: new SnapshotStore(table),
+    live: new LiveModels(table),
+    audit: new AuditLog(table),
+    garbage: new GarbageCollector(table),
     artifacts: new ArtifactStore({ client: s3, bucket }),
+    handlers,
     async call(init) {
       const path = init.routeKey.split(' ')[1] ?? '';
       const handler = path.startsWith('/v1/functions')

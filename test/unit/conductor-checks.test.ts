@@ -1,11 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import {
-  base64Sha256,
-  createdDescription,
-  parseConductorRequest,
-  specReasons,
-  versionDescription,
-} from '../../core/conductor/lambda-conductor.ts';
+import { parseConductorRequest } from '../../core/conductor/kit/request.ts';
+import { base64Sha256, createdDescription, versionDescription } from '../../core/conductor/lambda/names.ts';
+import { specReasons } from '../../core/conductor/lambda/vet.ts';
 import { functionSpec } from '../support/fixtures.ts';
 
 const now = new Date('2026-11-21T00:00:00Z');

@@ -6,7 +6,7 @@ import {
   installRateLimit,
   RateLimiter,
   rateLimitersOf,
-} from '../../core/conductor/rate-limit.ts';
+} from '../../core/conductor/kit/rate-limit.ts';
 
 /** A clock that only moves when the limiter sleeps, recording each sleep. */
 function fakeTime() {

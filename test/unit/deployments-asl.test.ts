@@ -15,6 +15,14 @@ import {
   stepsFunctionArnSubstitution,
 } from '../../lib/constructs/deployments.ts';
 import { parseDefinition } from '../../local/stepfunctions/definition.ts';
+import {
+  batchLoop,
+  initialLoopProgress,
+  retryAfterDecision,
+  retryBeforeDecision,
+  taskRetry,
+  transientTaskErrors,
+} from '../../statemachines/deployment-policies.ts';
 
 type LocalHandlers = NonNullable<NonNullable<RunOptions['overrides']>['taskResourceLocalHandlers']>;
 type JSONValue = Parameters<LocalHandlers[string]>[0];
@@ -58,6 +66,8 @@ const transientErrors = [
 const tasks = [...states].filter(([, s]) => s.Type === 'Task');
 const beforeDecision = ['Begin', 'PrepareBatch'];
 const afterDecision = ['WriteEpoch', 'CommitBatch', 'FinishCommitted', 'FinishCommitIncomplete', 'Decide'];
+/** The Map states whose iterations loop a conductor's batches. */
+const loops = ['Prepare', 'Commit', 'Abort'] as const;
 
 describe('deployment.asl.json: the definition', () => {
   it('is valid Amazon States Language (asl-validator, paths and ARNs checked)', () => {
@@ -92,6 +102,14 @@ describe('deployment.asl.json: the definition', () => {
         'Aborted',
         'FinishCommitIncomplete',
         'CommitIncomplete',
+        ...loops.flatMap((phase) => [
+          `${phase}Progressed`,
+          `${phase}GiveUp?`,
+          `${phase}Wait`,
+          `${phase}Backoff`,
+          `${phase}Stalled`,
+          `${phase}ConductorStalled`,
+        ]),
       ]),
     );
   });
@@ -162,6 +180,71 @@ describe('deployment.asl.json: the definition', () => {
     },
   );
 
+  it('gives every task the retry policy statemachines/deployment-policies.ts names for it, verbatim', () => {
+    expect(tasks.map(([name]) => name).sort()).toEqual(Object.keys(taskRetry).sort());
+    for (const [name, task] of tasks) expect(task.Retry, name).toEqual(taskRetry[name]);
+    for (const name of beforeDecision) expect(taskRetry[name], name).toBe(retryBeforeDecision);
+    for (const name of [...afterDecision, 'AbortBatch', 'FinishAborted'])
+      expect(taskRetry[name], name).toBe(retryAfterDecision);
+    expect(transientTaskErrors).toEqual(expect.arrayContaining(transientErrors));
+  });
+
+  it.each(loops)(
+    '%s loop: calls again at once on progress, backs off on a stall, gives up on the last one',
+    (phase) => {
+      expect((state(phase).ItemSelector as Record<string, unknown>).progress).toEqual(initialLoopProgress);
+      const done = state(`${phase}Done?`) as State & { Choices: Record<string, unknown>[] };
+      expect(done.Choices.at(-1)).toEqual({
+        Variable: '$.batch.response.counts.done',
+        NumericGreaterThanPath: '$.progress.done',
+        Next: `${phase}Progressed`,
+      });
+      expect(done.Default).toBe(`${phase}GiveUp?`);
+      expect(state(`${phase}Progressed`)).toMatchObject({
+        Type: 'Pass',
+        Parameters: {
+          'done.$': '$.batch.response.counts.done',
+          stalls: initialLoopProgress.stalls,
+          waitSeconds: initialLoopProgress.waitSeconds,
+        },
+        ResultPath: '$.progress',
+        Next: `${phase}Batch`,
+      });
+      expect(state(`${phase}GiveUp?`)).toMatchObject({
+        Type: 'Choice',
+        Choices: [
+          {
+            Variable: '$.progress.stalls',
+            NumericGreaterThanEquals: batchLoop.maxStalledBatches - 1,
+            Next: `${phase}Stalled`,
+          },
+        ],
+        Default: `${phase}Wait`,
+      });
+      expect(state(`${phase}Wait`)).toMatchObject({
+        Type: 'Wait',
+        SecondsPath: '$.progress.waitSeconds',
+        Next: `${phase}Backoff`,
+      });
+      expect(state(`${phase}Backoff`)).toMatchObject({
+        Type: 'Pass',
+        Parameters: {
+          'done.$': '$.progress.done',
+          'stalls.$': 'States.MathAdd($.progress.stalls, 1)',
+          'waitSeconds.$': 'States.MathAdd($.progress.waitSeconds, $.progress.waitSeconds)',
+        },
+        ResultPath: '$.progress',
+        Next: `${phase}Batch`,
+      });
+      expect(state(`${phase}Stalled`).Next).toBe(`${phase}ConductorStalled`);
+      expect(state(`${phase}ConductorStalled`)).toMatchObject({
+        Type: 'Fail',
+        Error: batchLoop.stalledError,
+        CausePath: '$.stalled.cause',
+      });
+    },
+  );
+
   it('routes errors before the decision to Decide, after it to FinishCommitIncomplete, never back to Abort', () => {
     const catchTarget = (name: string) => (state(name).Catch as { ErrorEquals: string[]; Next: string }[])[0];
     expect(catchTarget('Begin')).toMatchObject({ ErrorEquals: ['States.ALL'], Next: 'BeginFailed' });
@@ -174,6 +257,7 @@ describe('deployment.asl.json: the definition', () => {
         Next: 'FinishCommitIncomplete',
       });
     }
+    expect(catchTarget('Abort')).toMatchObject({ ErrorEquals: ['States.ALL'], Next: 'FinishAborted' });
   });
 
   it('runs conductors in inline Maps over $.conductors, up to 40 at once', () => {
@@ -223,6 +307,8 @@ function lambdaError(name: string, message = name): Error {
 interface Run {
   entered: string[];
   retried: string[];
+  /** Each Wait state entered, with the seconds it was asked to wait (the runs wait 0 ms). */
+  waits: { state: string; seconds: number }[];
   calls: { state: string; payload: StepsPayload; functionName: string }[];
   status: 'SUCCEEDED' | 'FAILED';
   error?: string;
@@ -242,7 +328,12 @@ async function run(script: Script): Promise<Run> {
   const context = { workspace: 'ws1', deploymentId: 'dep-1', targetEpoch: 4 };
   const stepHandler =
     (stateName: string) =>
-    (input: JSONValue): JSONValue => {
+    async (input: JSONValue): Promise<JSONValue> => {
+      // The runner forwards a Map's inner events to the execution's log through promises, and
+      // drops what arrives after the execution ended. Every path ends with a step after its last
+      // Map: yielding to the event loop here lets those promises settle first, so that `entered`
+      // holds every state the iterations entered.
+      await new Promise((resolve) => setImmediate(resolve));
       const { FunctionName, Payload } = input as { FunctionName: string; Payload: StepsPayload };
       calls.push({ state: stateName, payload: Payload, functionName: FunctionName });
       const error = script.step?.(Payload, count(Payload.action));
@@ -284,29 +375,35 @@ async function run(script: Script): Promise<Run> {
     taskResourceLocalHandlers[name] = name.endsWith('Batch') ? batchHandler(name) : stepHandler(name);
     retryIntervalOverrides[name] = 0;
   }
+  const waitTimeOverrides = Object.fromEntries(loops.map((phase) => [`${phase}Wait`, 0]));
   const machine = new StateMachine(definition as unknown as StateMachineDefinition, {
     validationOptions: { checkArn: true, checkPaths: true },
   });
   const execution = machine.run(
     { workspace: 'ws1', deploymentId: 'dep-1' },
-    { overrides: { taskResourceLocalHandlers, retryIntervalOverrides } },
+    { overrides: { taskResourceLocalHandlers, retryIntervalOverrides, waitTimeOverrides } },
   );
   const entered: string[] = [];
   const retried: string[] = [];
+  const waits: Run['waits'] = [];
   const logs = (async () => {
     for await (const event of execution.eventLogs) {
       if (event.type === 'StateEntered') entered.push(event.state.name);
+      if (event.type === 'StateEntered' && event.state.type === 'Wait') {
+        const { progress } = event.state.input as { progress: { waitSeconds: number } };
+        waits.push({ state: event.state.name, seconds: progress.waitSeconds });
+      }
       if (event.type === 'StateRetried') retried.push(event.state.name);
     }
   })();
   try {
     await execution.result;
     await logs;
-    return { entered, retried, calls, status: 'SUCCEEDED' };
+    return { entered, retried, waits, calls, status: 'SUCCEEDED' };
   } catch (error) {
     await logs;
     const cause = (error as { cause?: { name?: string } }).cause;
-    return { entered, retried, calls, status: 'FAILED', error: cause?.name ?? (error as Error).name };
+    return { entered, retried, waits, calls, status: 'FAILED', error: cause?.name ?? (error as Error).name };
   }
 }
 
@@ -332,6 +429,7 @@ describe('deployment.asl.json: the paths it takes', () => {
       'Prepare',
       'PrepareBatch',
       'PrepareDone?',
+      'PrepareProgressed',
       'PrepareBatch',
       'PrepareDone?',
       'PrepareVoted',
@@ -554,5 +652,190 @@ describe('deployment.asl.json: the paths it takes', () => {
     expect(result.error).toBe('DecisionFailed');
     expect(result.entered).not.toContain('Commit');
     expect(result.entered).not.toContain('Abort');
+  });
+});
+
+describe('deployment.asl.json: the batch loops', () => {
+  /**
+   * The states `result` entered at the top level, or in the iterations of one Map, in order. The
+   * runner reports a Map's inner events on a queue of their own, so the order between inner and
+   * outer states is not the order in which they ran; within each scope it is.
+   */
+  const scope = (result: Run, map?: (typeof loops)[number]): string[] => {
+    const names = new Set(
+      Object.keys(map === undefined ? definition.States : (state(map).ItemProcessor as Machine).States),
+    );
+    return result.entered.filter((name) => names.has(name));
+  };
+  const stall = (phase: string) => [
+    `${phase}Batch`,
+    `${phase}Done?`,
+    `${phase}GiveUp?`,
+    `${phase}Wait`,
+    `${phase}Backoff`,
+  ];
+  /** The waits of a full stall streak: 1, 2, 4 … seconds, one fewer than the stalls that end it. */
+  const backoff = Array.from(
+    { length: batchLoop.maxStalledBatches - 1 },
+    (_, i) => batchLoop.firstWaitSeconds * 2 ** i,
+  );
+  const accepted = { done: true, vote: 'accept', reasons: [], counts: { done: 2, remaining: 0 } };
+  const finished = { done: true, counts: { done: 2, remaining: 0 } };
+
+  it('backs off when prepare batches finish nothing, and aborts as ConductorStalled on the 8th in a row', async () => {
+    const result = await run({
+      conductor: (_arn, action) =>
+        action === 'prepare' ? { done: false, counts: { done: 0, remaining: 2 } } : finished,
+      decide: (payload) => (payload.error === undefined ? 'COMMIT' : 'ABORT'),
+    });
+
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toBe('DeploymentAborted');
+    expect(scope(result, 'Prepare')).toEqual([
+      ...Array.from({ length: batchLoop.maxStalledBatches - 1 }, () => stall('Prepare')).flat(),
+      'PrepareBatch',
+      'PrepareDone?',
+      'PrepareGiveUp?',
+      'PrepareStalled',
+      'PrepareConductorStalled',
+    ]);
+    expect(scope(result)).toEqual([
+      'Begin',
+      'Prepare',
+      'PrepareFailed',
+      'Decide',
+      'Decision?',
+      'Abort',
+      'FinishAborted',
+      'Outcome?',
+      'Aborted',
+    ]);
+    expect(scope(result, 'Abort')).toEqual(['AbortBatch', 'AbortDone?', 'AbortFinished']);
+    expect(backoff).toEqual([1, 2, 4, 8, 16, 32, 64]);
+    expect(result.waits).toEqual(backoff.map((seconds) => ({ state: 'PrepareWait', seconds })));
+    expect(payloadsOf(result, 'PrepareBatch')).toHaveLength(batchLoop.maxStalledBatches);
+    expect(payloadsOf(result, 'Decide')[0]).toMatchObject({
+      action: 'decide',
+      votes: [],
+      error: {
+        Error: 'ConductorStalled',
+        Cause: 'conductor lambda finished no change in 8 prepare batches in a row',
+      },
+    });
+    expect(result.entered).not.toContain('WriteEpoch');
+  });
+
+  it('ends CommitIncomplete, never in an abort, when commit batches stop finishing changes', async () => {
+    const result = await run({
+      conductor: (_arn, action) =>
+        action === 'commit' ? { done: false, counts: { done: 1, remaining: 1 } } : accepted,
+    });
+
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toBe('CommitIncomplete');
+    expect(scope(result, 'Commit')).toEqual([
+      // The first answer finished a change: progress, so the streak starts after it.
+      'CommitBatch',
+      'CommitDone?',
+      'CommitProgressed',
+      ...Array.from({ length: batchLoop.maxStalledBatches - 1 }, () => stall('Commit')).flat(),
+      'CommitBatch',
+      'CommitDone?',
+      'CommitGiveUp?',
+      'CommitStalled',
+      'CommitConductorStalled',
+    ]);
+    expect(scope(result).slice(-4)).toEqual([
+      'WriteEpoch',
+      'Commit',
+      'FinishCommitIncomplete',
+      'CommitIncomplete',
+    ]);
+    expect(result.waits).toEqual(backoff.map((seconds) => ({ state: 'CommitWait', seconds })));
+    expect(result.entered).not.toContain('Abort');
+    expect(result.entered).not.toContain('FinishCommitted');
+    expect(payloadsOf(result, 'FinishCommitIncomplete')[0]).toMatchObject({
+      action: 'finish-commit-incomplete',
+      targetEpoch: 4,
+      error: {
+        Error: 'ConductorStalled',
+        Cause: 'conductor lambda finished no change in 8 commit batches in a row',
+      },
+    });
+  });
+
+  it('finishes the abort as every abort error does when abort batches stop finishing changes', async () => {
+    const result = await run({
+      conductor: (_arn, action) =>
+        action === 'abort'
+          ? { done: false, counts: { done: 0, remaining: 1 } }
+          : { done: true, vote: 'veto', reasons: [], counts: { done: 1, remaining: 0 } },
+      decide: () => 'ABORT',
+      finishStatus: 'Vetoed',
+    });
+
+    expect(result.waits).toEqual(backoff.map((seconds) => ({ state: 'AbortWait', seconds })));
+    expect(payloadsOf(result, 'AbortBatch')).toHaveLength(batchLoop.maxStalledBatches);
+    expect(scope(result, 'Abort').slice(-2)).toEqual(['AbortStalled', 'AbortConductorStalled']);
+    expect(scope(result).slice(-4)).toEqual(['Abort', 'FinishAborted', 'Outcome?', 'Vetoed']);
+  });
+
+  it('calls again at once while batches progress, however slowly: no wait, no give-up', async () => {
+    const batches = 3 * batchLoop.maxStalledBatches;
+    const result = await run({
+      conductor: (_arn, action, call) =>
+        call < batches
+          ? { done: false, counts: { done: call, remaining: batches - call } }
+          : action === 'prepare'
+            ? { ...accepted, counts: { done: batches, remaining: 0 } }
+            : { ...finished, counts: { done: batches, remaining: 0 } },
+    });
+
+    expect(result.status).toBe('SUCCEEDED');
+    expect(scope(result).at(-1)).toBe('Committed');
+    expect(payloadsOf(result, 'PrepareBatch')).toHaveLength(batches);
+    expect(payloadsOf(result, 'CommitBatch')).toHaveLength(batches);
+    expect(result.entered.filter((s) => s === 'PrepareProgressed')).toHaveLength(batches - 1);
+    expect(result.waits).toEqual([]);
+    expect(result.entered.filter((s) => s.endsWith('GiveUp?'))).toEqual([]);
+  });
+
+  it('counts stalls in a row only: a batch that progresses starts the backoff over', async () => {
+    // Each streak stalls one batch fewer than the limit, then progresses; three streaks in all.
+    const streak = batchLoop.maxStalledBatches - 1;
+    const result = await run({
+      conductor: (_arn, action, call) => {
+        if (action !== 'prepare') return finished;
+        const progressed = Math.floor(call / (streak + 1));
+        if (progressed === 3) return accepted;
+        return { done: false, counts: { done: progressed, remaining: 3 - progressed } };
+      },
+    });
+
+    expect(result.status).toBe('SUCCEEDED');
+    expect(scope(result).at(-1)).toBe('Committed');
+    expect(result.waits.filter((w) => w.state === 'PrepareWait')).toHaveLength(3 * streak);
+    expect(result.waits.map((w) => w.seconds)).toEqual([
+      ...backoff.slice(0, streak),
+      ...backoff.slice(0, streak),
+      ...backoff.slice(0, streak),
+    ]);
+    expect(result.entered).not.toContain('PrepareStalled');
+  });
+
+  it('takes progress from the highest count answered: a count that falls back is a stall', async () => {
+    const answers = [5, 3, 4, 5, 6];
+    const result = await run({
+      conductor: (_arn, action, call) => {
+        if (action !== 'prepare') return finished;
+        const done = answers[call - 1];
+        return done === undefined ? accepted : { done: false, counts: { done, remaining: 10 - done } };
+      },
+    });
+
+    expect(result.status).toBe('SUCCEEDED');
+    // 5: progress; 3, 4, 5: stalls (none above 5), waiting 1, 2 and 4 s; 6: progress.
+    expect(result.waits).toEqual([1, 2, 4].map((seconds) => ({ state: 'PrepareWait', seconds })));
+    expect(result.entered.filter((s) => s === 'PrepareProgressed')).toHaveLength(2);
   });
 });

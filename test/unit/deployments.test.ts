@@ -3,8 +3,12 @@ import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-s
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { InvalidConductorRegistryError, parseConductorRegistry } from '../../core/deployments/conductors.ts';
-import { DeploymentNotStartedError, EventPublishError } from '../../core/deployments/errors.ts';
-import { DeploymentEvents } from '../../core/deployments/events.ts';
+import {
+  DeploymentNotStartedError,
+  EventPublishError,
+  InvalidStepInputError,
+} from '../../core/deployments/errors.ts';
+import { DeploymentEvents, eventDetail } from '../../core/deployments/events.ts';
 import {
   deploymentIdFor,
   deploymentIdPattern,
@@ -13,10 +17,11 @@ import {
 } from '../../core/deployments/ids.ts';
 import { deploymentLogSk, epochSk, markerObjectKey, snapshotObjectKey } from '../../core/deployments/keys.ts';
 import { type DeploymentRequestDeps, ensureStarted, executionArnOf } from '../../core/deployments/request.ts';
-import { type DeploymentSteps, eventDetail, runDeploymentStep } from '../../core/deployments/steps.ts';
+import { runDeploymentStep } from '../../core/deployments/step-input.ts';
+import type { DeploymentSteps } from '../../core/deployments/steps.ts';
 import type { StoredDeployment } from '../../core/deployments/store.ts';
 import { consoleUrlOf, deploymentView } from '../../core/deployments/view.ts';
-import { ValidationError } from '../../core/errors.ts';
+import { ValidationError } from '../../domain/errors.ts';
 
 const stateMachineArn = 'arn:aws:states:eu-west-1:123456789012:stateMachine:greco-deployment';
 
@@ -261,26 +266,53 @@ describe('runDeploymentStep input checks', () => {
   });
 
   it.each([
-    ['no step', { workspace: 'acme', deploymentId: record.deploymentId }],
-    ['an unknown step', { step: 'rollback', workspace: 'acme', deploymentId: record.deploymentId }],
-    ['a bad workspace', { step: 'begin', workspace: 'Acme!', deploymentId: record.deploymentId }],
-    ['a bad deployment id', { step: 'begin', workspace: 'acme', deploymentId: 'dep-1' }],
+    ['no action', { workspace: 'acme', deploymentId: record.deploymentId }],
+    ['an unknown step', { action: 'rollback', workspace: 'acme', deploymentId: record.deploymentId }],
+    ['a bad workspace', { action: 'begin', workspace: 'Acme!', deploymentId: record.deploymentId }],
+    ['a bad deployment id', { action: 'begin', workspace: 'acme', deploymentId: 'dep-1' }],
     [
       'write-epoch without a target epoch',
       { action: 'write-epoch', workspace: 'acme', deploymentId: record.deploymentId },
     ],
     [
       'a target epoch of 0',
-      { step: 'finish-committed', workspace: 'acme', deploymentId: record.deploymentId, targetEpoch: 0 },
+      { action: 'finish-committed', workspace: 'acme', deploymentId: record.deploymentId, targetEpoch: 0 },
     ],
     [
       'votes that are no array',
-      { step: 'decide', workspace: 'acme', deploymentId: record.deploymentId, votes: {} },
+      { action: 'decide', workspace: 'acme', deploymentId: record.deploymentId, votes: {} },
     ],
     ['no object', null],
   ])('refuses %s with InvalidStepInputError', async (_, event) => {
     await expect(runDeploymentStep(unreachable, event)).rejects.toMatchObject({
       name: 'InvalidStepInputError',
     });
+  });
+
+  it('names the action and every bad field as input.<field> in its error', async () => {
+    // Prepare
+    const event = { action: 'write-epoch', workspace: 'acme', deploymentId: 'dep-1', targetEpoch: 0 };
+
+    // Act
+    const failure = await runDeploymentStep(unreachable, event).catch((error: unknown) => error);
+
+    // Assess
+    expect(failure).toBeInstanceOf(InvalidStepInputError);
+    expect((failure as Error).message).toMatch(/^write-epoch: input\.deploymentId must match /);
+    expect((failure as Error).message).toMatch(/; input\.targetEpoch must be an integer ≥ 1, got 0$/);
+  });
+
+  it('refuses a step named by `step` instead of `action`, naming input.action and the steps it knows', async () => {
+    // Prepare
+    const event = { step: 'begin', workspace: 'acme', deploymentId: record.deploymentId };
+
+    // Act
+    const failure = await runDeploymentStep(unreachable, event).catch((error: unknown) => error);
+
+    // Assess
+    expect(failure).toBeInstanceOf(InvalidStepInputError);
+    expect((failure as Error).message).toBe(
+      'deployment step: input.action must be one of begin, decide, write-epoch, finish-committed, finish-aborted, finish-commit-incomplete, got nothing',
+    );
   });
 });

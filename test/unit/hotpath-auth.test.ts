@@ -1,8 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ForbiddenError, UnauthorizedError } from '../../core/errors.ts';
-import { createTokenVerifier, parseRolesClaim, requireOperator } from '../../core/hotpath/auth.ts';
-import { KeySetUnavailableError } from '../../core/hotpath/errors.ts';
-import { freePort } from '../../local/net.ts';
+import { ForbiddenError, UnauthorizedError } from '../../domain/errors.ts';
+import type { Role } from '../../domain/roles.ts';
+import { tokenClockToleranceSeconds } from '../../domain/tokens.ts';
+import { createTokenVerifier, requireOperator } from '../../hotpath/auth.ts';
+import { KeySetUnavailableError } from '../../hotpath/errors.ts';
+import { reservePort } from '../../local/net.ts';
+import { roleClaimCases, roleClaimTestName } from '../support/role-claims.ts';
 import { startTestIssuer, type TestIssuer } from './hotpath-support.ts';
 
 let issuer: TestIssuer;
@@ -103,20 +106,36 @@ describe('createTokenVerifier', () => {
     });
   });
 
+  it.each([['ACME'], ['acme#1'], ['a'.repeat(33)], ['-acme']])(
+    'answers 403 for a valid token whose workspace %j is not a workspace id, as the management API does',
+    async (workspace) => {
+      // Prepare
+      const token = await issuer.sign({ ...claims, 'custom:workspace': workspace });
+      // Act
+      const failure = verifier()(`Bearer ${token}`);
+      // Assess
+      await expect(failure).rejects.toBeInstanceOf(ForbiddenError);
+      await expect(failure).rejects.toMatchObject({
+        message: "the token's custom:workspace claim is not a valid workspace id",
+      });
+    },
+  );
+
   it('reads the workspace and roles from the configured claims', async () => {
     const token = await issuer.sign({
       sub: 'u',
       aud: 'greco-client',
       tenant: 'globex',
-      roles: 'operator viewer',
+      roles: ['operator', 'viewer'],
     });
     const caller = await verifier({ workspaceClaim: 'tenant', rolesClaim: 'roles' })(`Bearer ${token}`);
     expect(caller).toEqual({ subject: 'u', workspace: 'globex', roles: new Set(['operator', 'viewer']) });
   });
 
   it('fails with 503 when the issuer is unreachable on a cold start, and recovers once it answers', async () => {
-    // Prepare: an issuer URL on a port where nothing listens yet.
-    const port = await freePort();
+    // Prepare: an issuer URL on a port this process holds and serves nothing on yet (every
+    // connection is reset); the issuer started later takes the held socket over.
+    const { port } = await reservePort();
     const downIssuer = `http://127.0.0.1:${port}`;
     const verify = verifier({ issuer: downIssuer });
     const early = await issuer.sign(claims, { issuer: downIssuer });
@@ -157,28 +176,68 @@ describe('createTokenVerifier', () => {
   });
 });
 
-describe('parseRolesClaim', () => {
+describe('the verifier reads the roles claim exactly', () => {
+  it.each(roleClaimCases.map((c) => [roleClaimTestName(c), c] as const))(
+    '%s',
+    async (_name, { claim, roles }) => {
+      // Prepare: a token whose roles claim is the case's value (absent when undefined).
+      const { 'cognito:groups': _, ...rest } = claims;
+      const token = await issuer.sign(claim === undefined ? rest : { ...rest, 'cognito:groups': claim });
+      // Act
+      const caller = await verifier()(`Bearer ${token}`);
+      // Assess
+      expect(caller.roles).toEqual(new Set(roles));
+    },
+  );
+});
+
+describe('the verifier applies the clock rules of both planes (domain/tokens.ts)', () => {
+  const nowSeconds = () => Math.floor(Date.now() / 1000);
+
   it.each([
-    [
-      ['operator', 'viewer'],
-      ['operator', 'viewer'],
-    ],
-    ['["operator","viewer"]', ['operator', 'viewer']],
-    ['[operator viewer]', ['operator', 'viewer']],
-    ['operator viewer', ['operator', 'viewer']],
-    ['operator,viewer', ['operator', 'viewer']],
-    ['operator', ['operator']],
-    ['', []],
-    [42, []],
-    [undefined, []],
-    [['operator', 7, ''], ['operator']],
-  ])('reads %j as %j', (claim, roles) => {
-    expect(parseRolesClaim(claim)).toEqual(roles);
+    {
+      title: 'a token issued an hour in the future',
+      sign: () => issuer.sign(claims, { issuedAt: nowSeconds() + 3600 }),
+      message: 'the token was issued in the future (iat)',
+    },
+    {
+      title: 'a token issued beyond the tolerance in the future',
+      sign: () => issuer.sign(claims, { issuedAt: nowSeconds() + tokenClockToleranceSeconds + 30 }),
+      message: 'the token was issued in the future (iat)',
+    },
+    {
+      title: 'a token without exp',
+      sign: () => issuer.sign(claims, { expiresIn: null }),
+      message: "the token's exp claim is not acceptable",
+    },
+    {
+      title: 'a token not valid for another minute',
+      sign: () => issuer.sign({ ...claims, nbf: nowSeconds() + 60 }),
+      message: "the token's nbf claim is not acceptable",
+    },
+  ])('refuses $title with 401', async ({ sign, message }) => {
+    // Prepare
+    const token = await sign();
+    // Act
+    const failure = verifier()(`Bearer ${token}`);
+    // Assess
+    await expect(failure).rejects.toBeInstanceOf(UnauthorizedError);
+    await expect(failure).rejects.toMatchObject({ status: 401, message });
+  });
+
+  it.each([
+    {
+      title: 'iat at the tolerance ahead',
+      sign: () => issuer.sign(claims, { issuedAt: nowSeconds() + tokenClockToleranceSeconds }),
+    },
+    { title: 'no iat', sign: () => issuer.sign(claims, { issuedAt: null }) },
+  ])('accepts a token with $title', async ({ sign }) => {
+    await expect(verifier()(`Bearer ${await sign()}`)).resolves.toMatchObject({ workspace: 'acme' });
   });
 });
 
 describe('requireOperator', () => {
-  it.each([[['viewer']], [['editor']], [['approver']], [['viewer', 'editor', 'approver']], [[]]])(
+  it.each<[Role[]]>([[['viewer']], [['editor']], [['approver']], [['viewer', 'editor', 'approver']], [[]]])(
     'refuses roles %j with 403',
     (roles) => {
       expect(() => requireOperator({ subject: 's', workspace: 'w', roles: new Set(roles) })).toThrow(

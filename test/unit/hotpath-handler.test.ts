@@ -1,13 +1,13 @@
 import { CreateEventBusCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { LambdaFunctionURLEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { EnvNames } from '../../core/env.ts';
-import type { FunctionUrlResponse } from '../../core/hotpath/http.ts';
+import { EnvNames } from '../../domain/env.ts';
+import type { FunctionUrlResponse } from '../../hotpath/http.ts';
 import {
   type EventBridgeEvent,
   type RunningEventBridgeEmulator,
   startEventBridgeEmulator,
-} from '../../local/eventbridge.ts';
+} from '../../local/eventbridge/index.ts';
 import { type RunningLambdaEmulator, startLambdaEmulator } from '../../local/lambda/index.ts';
 import { localCredentials, localRegion, waitFor } from '../../local/net.ts';
 import { type LocalIssuer, startLocalIssuer } from '../../local/oidc.ts';

@@ -1,14 +1,14 @@
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { LambdaClient } from '@aws-sdk/client-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createTokenVerifier } from '../../core/hotpath/auth.ts';
-import { createEventPublisher, type HotPathEventPublisher } from '../../core/hotpath/events.ts';
+import { createTokenVerifier } from '../../hotpath/auth.ts';
+import { createEventPublisher, type HotPathEventPublisher } from '../../hotpath/events.ts';
 import {
   type FunctionUrlResponse,
   type HotPathDependencies,
   handleHotPathRequest,
-} from '../../core/hotpath/http.ts';
-import { trackApiTime } from '../../core/hotpath/timing.ts';
+} from '../../hotpath/http.ts';
+import { trackApiTime } from '../../hotpath/timing.ts';
 import { type RunningLambdaEmulator, startLambdaEmulator } from '../../local/lambda/index.ts';
 import { localCredentials, localRegion } from '../../local/net.ts';
 import {

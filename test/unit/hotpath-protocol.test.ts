@@ -7,7 +7,6 @@ import {
   UntagResourceCommand,
 } from '@aws-sdk/client-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConflictError, NotFoundError, ValidationError } from '../../core/errors.ts';
 import {
   applyCommittedConcurrency,
   type FunctionTarget,
@@ -16,9 +15,10 @@ import {
   startFunction,
   suspendFunction,
   targetConcurrency,
-} from '../../core/hotpath/protocol.ts';
-import { managedFunctionName } from '../../core/spec.ts';
-import { GrecoTags } from '../../core/tags.ts';
+} from '../../domain/concurrency/protocol.ts';
+import { ConflictError, NotFoundError, ValidationError } from '../../domain/errors.ts';
+import { managedFunctionName } from '../../domain/names.ts';
+import { GrecoTags } from '../../domain/tags.ts';
 import { type RunningLambdaEmulator, startLambdaEmulator } from '../../local/lambda/index.ts';
 import {
   createFunction,
@@ -79,7 +79,7 @@ async function observe(
 }
 
 describe('hotPathFunctionName', () => {
-  it.each(['resize', 'a_b', 'x-y-z', 'A1'])('matches core/spec managedFunctionName for %s', (name) => {
+  it.each(['resize', 'a_b', 'x-y-z', 'A1'])('matches the domain managedFunctionName for %s', (name) => {
     expect(hotPathFunctionName(target(name))).toBe(managedFunctionName(prefix, workspace, name));
   });
 

@@ -1,8 +1,8 @@
 import type { RetryErrorInfo, SdkError } from '@smithy/types';
 import { afterEach, describe, expect, it } from 'vitest';
-import { LambdaCallError, LambdaUnavailableError } from '../../core/hotpath/errors.ts';
-import { readFunction } from '../../core/hotpath/lambda.ts';
-import { HotPathRetryStrategy } from '../../core/hotpath/retry.ts';
+import { LambdaCallError, LambdaUnavailableError } from '../../domain/concurrency/errors.ts';
+import { readFunction } from '../../domain/concurrency/lambda.ts';
+import { HotPathRetryStrategy } from '../../hotpath/retry.ts';
 import { hotPathLambdaClient, sendLambdaError, startTestServer, type TestServer } from './hotpath-support.ts';
 
 const throttling: RetryErrorInfo = { errorType: 'THROTTLING' };

@@ -10,8 +10,8 @@ import {
 import type { LambdaFunctionURLEvent } from 'aws-lambda';
 import { strToU8, zipSync } from 'fflate';
 import { exportJWK, generateKeyPair, type JWTPayload, SignJWT } from 'jose';
-import type { HotPathLogger } from '../../core/hotpath/log.ts';
-import { type HotPathRetryOptions, HotPathRetryStrategy } from '../../core/hotpath/retry.ts';
+import type { HotPathLogger } from '../../hotpath/log.ts';
+import { type HotPathRetryOptions, HotPathRetryStrategy } from '../../hotpath/retry.ts';
 import { closeServer, listen, readBody } from '../../local/http.ts';
 import { localAccountId, localCredentials, localRegion } from '../../local/net.ts';
 
@@ -109,14 +109,24 @@ export interface TestIssuer {
   readonly jwksUrl: string;
   /** JWKS requests served so far. */
   readonly jwksRequests: () => number;
-  /** Signs `claims` (`iss` and `exp` default to this issuer and one hour). */
-  sign(
-    claims: JWTPayload,
-    options?: { expiresIn?: string | number; issuer?: string; kid?: string },
-  ): Promise<string>;
+  /**
+   * Signs `claims` (`iss` defaults to this issuer, `iat` to now, `exp` to one hour; `iat` or
+   * `expiresIn` `null`: the claim is left out).
+   */
+  sign(claims: JWTPayload, options?: SignOptions): Promise<string>;
   /** Signs with a key that is not in the JWKS, under the published key id. */
   signWithForeignKey(claims: JWTPayload): Promise<string>;
   close(): Promise<void>;
+}
+
+/** Options of {@link TestIssuer.sign}. */
+export interface SignOptions {
+  /** `exp`: a time span (`'1h'`) or seconds since the epoch; `null`: none. @default '1h' */
+  readonly expiresIn?: string | number | null;
+  /** `iat` in seconds since the epoch; `null`: none. @default - now */
+  readonly issuedAt?: number | null;
+  readonly issuer?: string;
+  readonly kid?: string;
 }
 
 /** Starts a {@link TestIssuer} on `port` (default: a free one). */
@@ -138,14 +148,15 @@ export async function startTestIssuer(port = 0): Promise<TestIssuer> {
   const sign = async (
     claims: JWTPayload,
     key: Awaited<ReturnType<typeof generateKeyPair>>['privateKey'],
-    options: { expiresIn?: string | number; issuer?: string; kid?: string } = {},
-  ) =>
-    new SignJWT(claims)
+    options: SignOptions = {},
+  ) => {
+    const jwt = new SignJWT(claims)
       .setProtectedHeader({ alg: 'RS256', kid: options.kid ?? 'test-key' })
-      .setIssuer(options.issuer ?? server.url)
-      .setIssuedAt()
-      .setExpirationTime(options.expiresIn ?? '1h')
-      .sign(key);
+      .setIssuer(options.issuer ?? server.url);
+    if (options.issuedAt !== null) jwt.setIssuedAt(options.issuedAt);
+    if (options.expiresIn !== null) jwt.setExpirationTime(options.expiresIn ?? '1h');
+    return jwt.sign(key);
+  };
   return {
     issuer: server.url,
     jwksUrl: `${server.url}/.well-known/jwks.json`,

@@ -1,12 +1,23 @@
+import type { SFNClient } from '@aws-sdk/client-sfn';
 import middy from '@middy/core';
 import { describe, expect, it, vi } from 'vitest';
-import { ConflictError, ServiceUnavailableError } from '../../core/errors.ts';
+import type { ArtifactStore } from '../../core/artifacts.ts';
+import type { DeploymentStore } from '../../core/deployments/store.ts';
+import type { DeploymentStores } from '../../core/deployments/transactions.ts';
 import { formatETag, parseIfMatch, requireIfMatch } from '../../core/http/etag.ts';
 import { jsonBody, problemJsonOnError, requestContext } from '../../core/http/middlewares.ts';
 import { pageOfFunctions } from '../../core/http/paging.ts';
 import { jsonResponse } from '../../core/http/responses.ts';
 import { dispatch, integerParam } from '../../core/http/router.ts';
+import { auditRoutes } from '../../core/http/routes/audit.ts';
+import { deploymentsRoutes } from '../../core/http/routes/deployments.ts';
+import { draftsRoutes } from '../../core/http/routes/drafts.ts';
+import { functionsRoutes } from '../../core/http/routes/functions.ts';
 import type { ApiRequest, HttpEvent, Routes } from '../../core/http/types.ts';
+import type { AuditLog } from '../../core/store/audit.ts';
+import type { DraftStore } from '../../core/store/drafts.ts';
+import type { LiveModels, SnapshotStore } from '../../core/store/snapshots.ts';
+import { ConflictError, ServiceUnavailableError } from '../../domain/errors.ts';
 import { functionName, functionSpec } from '../support/fixtures.ts';
 import { type HttpApiEventInit, httpApiEvent, lambdaContext } from '../support/http-api-event.ts';
 import { answerOf } from '../support/management-api.ts';
@@ -180,6 +191,196 @@ describe('requestContext', () => {
   it('answers 404 for a route key the group does not have', async () => {
     const { call } = echoHandler();
     expect((await call({ routeKey: 'DELETE /v1/echo' })).status).toBe(404);
+  });
+});
+
+/** A dependency whose every method fails the test: the route reached I/O. */
+function noIo<T>(what: string): T {
+  return new Proxy({} as object, {
+    get: (_target, property) => {
+      if (property === 'then') return undefined;
+      return () => {
+        throw new Error(`${what}.${String(property)} was called: the request reached I/O`);
+      };
+    },
+  }) as T;
+}
+
+/** Every route group of the management API, over dependencies that must not be touched. */
+function everyRoute(): Routes {
+  const drafts = noIo<DraftStore>('drafts');
+  const live = noIo<LiveModels>('live');
+  const audit = noIo<AuditLog>('audit');
+  const stores: DeploymentStores = {
+    doc: noIo<DeploymentStores['doc']>('doc'),
+    deployments: noIo<DeploymentStore>('deployments'),
+    drafts,
+    snapshots: noIo<SnapshotStore>('snapshots'),
+    live,
+    audit,
+  };
+  return {
+    ...functionsRoutes({ live }),
+    ...draftsRoutes({ drafts, live, artifacts: noIo<ArtifactStore>('artifacts'), managedPrefix: 'greco' }),
+    ...deploymentsRoutes({
+      stores,
+      sfn: noIo<SFNClient>('sfn'),
+      stateMachineArn: 'arn:aws:states:us-east-1:000000000000:stateMachine:greco-deployment',
+      managedPrefix: 'greco',
+    }),
+    ...auditRoutes({ audit }),
+  };
+}
+
+/** A handler with greco's middlewares over `routes`, and a caller holding every role. */
+function routesHandler(routes: Routes) {
+  const handler = middy(dispatch(routes))
+    .use(problemJsonOnError({ logger: { error: vi.fn(), warn: vi.fn() } }))
+    .use(
+      requestContext({
+        routes,
+        claimNames: { workspaceClaim: 'custom:workspace', rolesClaim: 'cognito:groups' },
+      }),
+    )
+    .use(jsonBody());
+  return async (init: HttpApiEventInit) =>
+    answerOf(
+      await handler(
+        httpApiEvent({ caller: { roles: ['approver', 'operator'] }, ...init }) as HttpEvent,
+        lambdaContext(),
+      ),
+    );
+}
+
+/** A valid value of each parameter, to hold the others valid while one is wrong. */
+const validParams: Readonly<Record<string, string>> = {
+  name: 'resize',
+  id: 'dep-aaaaaaaaaaaaaaaaaaaaaaaaaa',
+};
+
+const everyParam = Object.keys(everyRoute()).flatMap((routeKey) =>
+  [...routeKey.matchAll(/\{(\w+)\}/g)].map((match) => ({ routeKey, param: match[1] ?? '' })),
+);
+
+describe('path parameters', () => {
+  it('covers every route with a parameter', () => {
+    expect(everyParam.map(({ routeKey, param }) => `${routeKey} ${param}`)).toEqual([
+      'GET /v1/functions/{name} name',
+      'GET /v1/drafts/{id} id',
+      'PUT /v1/drafts/{id} id',
+      'DELETE /v1/drafts/{id} id',
+      'PUT /v1/drafts/{id}/functions/{name} id',
+      'PUT /v1/drafts/{id}/functions/{name} name',
+      'DELETE /v1/drafts/{id}/functions/{name} id',
+      'DELETE /v1/drafts/{id}/functions/{name} name',
+      'GET /v1/drafts/{id}/plan id',
+      'POST /v1/drafts/{id}/deployments id',
+      'GET /v1/deployments/{id} id',
+    ]);
+  });
+
+  const badValues = [
+    { what: '1,024 characters', value: 'a'.repeat(1024), got: 'got 1024 characters' },
+    { what: '..', value: '..', got: 'got ".."' },
+    { what: 'a NUL', value: 'x\u0000', got: 'got "x\\u0000"' },
+    { what: 'a slash', value: 'a/b', got: 'got "a/b"' },
+    { what: 'a #', value: 'a#b', got: 'got "a#b"' },
+    { what: 'unicode', value: 'résumé', got: 'got "résumé"' },
+    { what: 'nothing', value: '', got: 'got ""' },
+  ];
+  const cases = everyParam.flatMap((target) => badValues.map((bad) => ({ ...target, ...bad })));
+
+  it.each(cases)(
+    'answers 400 naming $param for $routeKey with $what, before any I/O',
+    async ({ routeKey, param, value, got }) => {
+      // Prepare: every other parameter valid (a draft id where the route is a draft's).
+      const call = routesHandler(everyRoute());
+      const params = Object.fromEntries(
+        [...routeKey.matchAll(/\{(\w+)\}/g)].map(([, name = '']) => [
+          name,
+          name === 'id' && routeKey.includes('/drafts/') ? 'draft-1' : (validParams[name] ?? ''),
+        ]),
+      );
+      // Act
+      const answer = await call({
+        routeKey,
+        pathParameters: { ...params, [param]: value },
+        headers: { 'if-match': '"1"' },
+      });
+      // Assess: 400 problem+json naming the parameter; no dependency was called (that would be 500).
+      expect(answer.status, JSON.stringify(answer.body)).toBe(400);
+      expect(answer.headers['content-type']).toBe('application/problem+json');
+      expect(answer.body.errors).toEqual([{ field: param, message: expect.stringContaining(got) }]);
+      expect(answer.body.errors[0].message).toMatch(/^path parameter: must be /);
+    },
+  );
+
+  it('answers DELETE /v1/drafts/{id}/functions/<1,024 characters> with 400 naming name', async () => {
+    // Prepare
+    const call = routesHandler(everyRoute());
+    // Act
+    const answer = await call({
+      routeKey: 'DELETE /v1/drafts/{id}/functions/{name}',
+      pathParameters: { id: 'draft-1', name: 'n'.repeat(1024) },
+      headers: { 'if-match': '"1"' },
+    });
+    // Assess
+    expect(answer.status).toBe(400);
+    expect(answer.body.detail).toBe(
+      'name: path parameter: must be a function name: 1 to 64 letters, digits, - or _, got 1024 characters',
+    );
+  });
+
+  it('names every bad parameter of a request', async () => {
+    const answer = await routesHandler(everyRoute())({
+      routeKey: 'PUT /v1/drafts/{id}/functions/{name}',
+      pathParameters: { id: 'a b', name: 'c d' },
+    });
+    expect(answer.body.errors.map((error: { field: string }) => error.field)).toEqual(['id', 'name']);
+  });
+
+  it('checks the role before the parameters', async () => {
+    const answer = await routesHandler(everyRoute())({
+      routeKey: 'DELETE /v1/drafts/{id}',
+      pathParameters: { id: '..' },
+      caller: { roles: ['viewer'] },
+    });
+    expect(answer.status).toBe(403);
+  });
+
+  it('lets valid values through to the route', async () => {
+    // Prepare
+    const seen: Record<string, string>[] = [];
+    const routes: Routes = {
+      'GET /v1/things/{id}/{name}': {
+        role: 'viewer',
+        params: {
+          id: { pattern: /^t-\d+$/, description: 'a thing id' },
+          name: { pattern: /^[a-z]+$/, description: 'a name' },
+        },
+        handle: async (request) => {
+          seen.push({ ...request.params });
+          return jsonResponse(200, {});
+        },
+      },
+    };
+    // Act
+    const answer = await routesHandler(routes)({
+      routeKey: 'GET /v1/things/{id}/{name}',
+      pathParameters: { id: 't-1', name: 'abc' },
+    });
+    // Assess
+    expect(answer.status).toBe(200);
+    expect(seen).toEqual([{ id: 't-1', name: 'abc' }]);
+  });
+
+  it('refuses to build a router whose route key has a parameter without a rule', () => {
+    const routes: Routes = {
+      'GET /v1/things/{id}': { role: 'viewer', handle: async () => jsonResponse(200, {}) },
+    };
+    expect(() => dispatch(routes)).toThrow(
+      'route GET /v1/things/{id} declares no rule for its path parameter {id}',
+    );
   });
 });
 

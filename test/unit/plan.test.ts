@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ValidationError } from '../../core/errors.ts';
 import { type FunctionChange, planChanges } from '../../core/plan.ts';
 import { codeRef, type FunctionSpec } from '../../core/spec.ts';
+import { ValidationError } from '../../domain/errors.ts';
 
 const shaA = 'a'.repeat(64);
 const shaB = 'b'.repeat(64);

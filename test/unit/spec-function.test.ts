@@ -1,19 +1,18 @@
 import { strToU8, zipSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
-import { type FieldError, ValidationError } from '../../core/errors.ts';
 import {
   artifactKey,
   codeRef,
   decodeZipBase64,
   fieldPath,
   Limits,
-  managedFunctionName,
-  maxFunctionNameLength,
   parseFunctionSpecInput,
+  RuntimeControlEnvironmentKeys,
   type SpecContext,
   toFunctionSpec,
-  validateWorkspaceId,
 } from '../../core/spec.ts';
+import { type FieldError, ValidationError } from '../../domain/errors.ts';
+import { managedFunctionName, maxFunctionNameLength } from '../../domain/names.ts';
 
 const ctx: SpecContext = { managedPrefix: 'greco', workspace: 'acme', now: new Date('2026-11-15T12:00:00Z') };
 const sha = 'a'.repeat(64);
@@ -92,7 +91,7 @@ describe('parseFunctionSpecInput', () => {
     ['a Java handler', { handler: 'example.Handler::handleRequest' }],
     ['a runtime that is still supported', { runtime: 'python3.11' }],
     ['an environment key of two characters', { environment: { AB: 'x' } }],
-    ['the settable AWS_LAMBDA_EXEC_WRAPPER', { environment: { AWS_LAMBDA_EXEC_WRAPPER: '/opt/wrapper' } }],
+    ['an environment value with a newline (a PEM certificate)', { environment: { CA: '-----BEGIN\nx' } }],
     ['an empty environment value', { environment: { EMPTY: '' } }],
     ['an environment of exactly 4096 bytes', { environment: environmentOfBytes(4096) }],
     [`${Limits.maxUserTags} tags`, { tags: tagsOfCount(Limits.maxUserTags) }],
@@ -161,6 +160,24 @@ describe('parseFunctionSpecInput', () => {
       'must be an integer between 512 and 10240 MiB, got 10241',
     ],
     [
+      'reservedConcurrency of 901, above the default account quota of 1,000 minus 100',
+      { reservedConcurrency: 901 },
+      'reservedConcurrency',
+      "must be at most 900, the account's concurrency quota of 1000 minus the 100 Lambda keeps unreserved (context greco:accountConcurrency for a raised quota), got 901",
+    ],
+    [
+      'reservedConcurrency of 10,000,000',
+      { reservedConcurrency: 10_000_000 },
+      'reservedConcurrency',
+      "must be at most 900, the account's concurrency quota of 1000 minus the 100 Lambda keeps unreserved (context greco:accountConcurrency for a raised quota), got 10000000",
+    ],
+    [
+      'reservedConcurrency of 2^53 − 1',
+      { reservedConcurrency: Number.MAX_SAFE_INTEGER },
+      'reservedConcurrency',
+      "must be at most 900, the account's concurrency quota of 1000 minus the 100 Lambda keeps unreserved (context greco:accountConcurrency for a raised quota), got 9007199254740991",
+    ],
+    [
       'a negative reservedConcurrency',
       { reservedConcurrency: -1 },
       'reservedConcurrency',
@@ -209,6 +226,24 @@ describe('parseFunctionSpecInput', () => {
       { handler: 'index handler' },
       'handler',
       'must not contain whitespace, got "index handler"',
+    ],
+    [
+      'a handler with a NUL byte',
+      { handler: 'index\u0000.handler' },
+      'handler',
+      'must not contain control characters (NUL included), got "index\\u0000.handler"',
+    ],
+    [
+      'a handler with an escape character',
+      { handler: 'index.\u001bhandler' },
+      'handler',
+      'must not contain control characters (NUL included), got "index.\\u001bhandler"',
+    ],
+    [
+      'a handler with DEL',
+      { handler: 'index.handler\u007f' },
+      'handler',
+      'must not contain control characters (NUL included), got "index.handler\u007f"',
     ],
     [
       'a deprecated runtime',
@@ -265,6 +300,18 @@ describe('parseFunctionSpecInput', () => {
       'key must start with a letter and have at least 2 characters, all letters, digits or underscores',
     ],
     [
+      'the settable AWS_LAMBDA_EXEC_WRAPPER, which wraps the runtime',
+      { environment: { AWS_LAMBDA_EXEC_WRAPPER: '/opt/wrapper' } },
+      'environment.AWS_LAMBDA_EXEC_WRAPPER',
+      'key changes the runtime itself (AWS_LAMBDA_EXEC_WRAPPER: a wrapper script that starts the runtime); greco refuses it (docs/security.md, "Input bounds")',
+    ],
+    [
+      'an environment value with a NUL',
+      { environment: { TOKEN: 'a\u0000b' } },
+      'environment.TOKEN',
+      'must not contain NUL (U+0000): no process environment can hold it',
+    ],
+    [
       'an environment value that is not a string',
       { environment: { PORT: 8080 } },
       'environment.PORT',
@@ -318,6 +365,18 @@ describe('parseFunctionSpecInput', () => {
       { tags: { 'greco:managed': 'false' } },
       'tags["greco:managed"]',
       'key must not start with "greco:" (reserved for greco\'s own tags)',
+    ],
+    [
+      'a tag key with a NUL',
+      { tags: { 'te\u0000am': 'v' } },
+      'tags["te\\u0000am"]',
+      'key must not contain control characters (NUL included)',
+    ],
+    [
+      'a tag value with a newline',
+      { tags: { team: 'core\nadmin' } },
+      'tags.team',
+      'must not contain control characters (NUL included)',
     ],
     [
       'a tag value of 257 characters',
@@ -395,6 +454,62 @@ describe('parseFunctionSpecInput', () => {
     expect(errorsOf(input, ctx, 'functions[0]')).toEqual([
       { field: 'functions[0].environment.__proto__', message: 'key must not be "__proto__"' },
       { field: 'functions[0].tags.__proto__', message: 'key must not be "__proto__"' },
+    ]);
+  });
+
+  it.each([...RuntimeControlEnvironmentKeys.keys()])(
+    'refuses the environment key %s, which changes the runtime itself',
+    (key) => {
+      const [error] = errorsOf({ ...base, environment: { [key]: 'x' } });
+      expect(error?.field).toBe(`environment.${key}`);
+      expect(error?.message).toMatch(new RegExp(`^key changes the runtime itself \\(${key}: `));
+    },
+  );
+
+  it('bounds reservedConcurrency by the configured account quota minus the 100 Lambda keeps unreserved', () => {
+    // Prepare: an account whose concurrency quota was raised to 5,000.
+    const raised: SpecContext = { ...ctx, maxReservedConcurrency: 4900 };
+
+    // Act
+    const accepted = parseFunctionSpecInput({ ...base, reservedConcurrency: 4900 }, raised);
+    const errors = errorsOf({ ...base, reservedConcurrency: 4901 }, raised);
+
+    // Assess
+    expect(accepted.reservedConcurrency).toBe(4900);
+    expect(errors).toEqual([
+      {
+        field: 'reservedConcurrency',
+        message:
+          "must be at most 4900, the account's concurrency quota of 5000 minus the 100 Lambda keeps unreserved (context greco:accountConcurrency for a raised quota), got 4901",
+      },
+    ]);
+  });
+
+  it('refuses an inline zip whose central-directory entries all point at one deflated entry', () => {
+    // Prepare: the probe's zip, 262 entries that all name the one 1 MB deflated entry at offset 0.
+    const zip = Buffer.from(zipSync({ 'a.js': new Uint8Array(1_000_000) }));
+    const centralAt = zip.readUInt32LE(zip.length - 22 + 16);
+    const central = zip.subarray(centralAt, zip.length - 22);
+    const end = Buffer.from(zip.subarray(zip.length - 22));
+    end.writeUInt16LE(262, 8);
+    end.writeUInt16LE(262, 10);
+    end.writeUInt32LE(central.length * 262, 12);
+    const bomb = Buffer.concat([
+      zip.subarray(0, centralAt),
+      ...Array.from({ length: 262 }, () => central),
+      end,
+    ]);
+
+    // Act
+    const errors = errorsOf({ ...base, code: { zipBase64: bomb.toString('base64') } });
+
+    // Assess
+    expect(errors).toEqual([
+      {
+        field: 'code.zipBase64',
+        message:
+          'is not a valid zip: entries "a.js" and "a.js" share the local header at offset 0: every entry must have its own data',
+      },
     ]);
   });
 
@@ -476,37 +591,6 @@ describe('parseFunctionSpecInput', () => {
   it('refuses a managed prefix that leaves no room for names', () => {
     expect(() => parseFunctionSpecInput(base, { ...ctx, managedPrefix: 'p'.repeat(58) })).toThrow(
       /must be letters, digits, hyphens or underscores and leave room for a function name/,
-    );
-  });
-});
-
-describe('validateWorkspaceId', () => {
-  it.each(['a', 'acme', 'team-7', 'a'.repeat(32), 'a-'])('accepts %j', (workspace) => {
-    expect(() => validateWorkspaceId(workspace)).not.toThrow();
-  });
-
-  it.each([
-    ['', 'must be 1 to 32 characters, got 0'],
-    ['a'.repeat(33), 'must be 1 to 32 characters, got 33'],
-    [
-      '7team',
-      'must start with a lowercase letter and contain only lowercase letters, digits and hyphens, got "7team"',
-    ],
-    [
-      'Acme',
-      'must start with a lowercase letter and contain only lowercase letters, digits and hyphens, got "Acme"',
-    ],
-    [
-      'team_7',
-      'must start with a lowercase letter and contain only lowercase letters, digits and hyphens, got "team_7"',
-    ],
-    [
-      '-team',
-      'must start with a lowercase letter and contain only lowercase letters, digits and hyphens, got "-team"',
-    ],
-  ])('rejects %j', (workspace, message) => {
-    expect(() => validateWorkspaceId(workspace)).toThrow(
-      expect.objectContaining({ name: 'ValidationError', errors: [{ field: 'workspace', message }] }),
     );
   });
 });

@@ -12,10 +12,12 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ServiceUnavailableError } from '../../core/errors.ts';
+import { AuditLog } from '../../core/store/audit.ts';
 import { batchWriteAll } from '../../core/store/batch.ts';
-import { ConfigStore } from '../../core/store/config-store.ts';
+import { createConfigTableDocumentClient } from '../../core/store/client.ts';
+import { DraftStore } from '../../core/store/drafts.ts';
 import { isServiceUnavailable, translateUnavailable } from '../../core/store/errors.ts';
+import { ServiceUnavailableError } from '../../domain/errors.ts';
 import { functionSpec } from '../support/fixtures.ts';
 
 const ddb = mockClient(DynamoDBDocumentClient);
@@ -152,8 +154,10 @@ describe('batchWriteAll', () => {
   });
 });
 
-describe('ConfigStore error paths', () => {
-  const store = new ConfigStore({ client, tableName: 't' });
+describe("the stores' error paths", () => {
+  const table = { doc: createConfigTableDocumentClient(client), tableName: 't' };
+  const drafts = new DraftStore(table);
+  const audit = new AuditLog(table);
 
   beforeEach(() => {
     ddb.on(QueryCommand).resolves({ Items: [] });
@@ -165,7 +169,7 @@ describe('ConfigStore error paths', () => {
       .on(TransactWriteCommand)
       .rejectsOnce(cancelled('TransactionConflict', 'None', 'None'))
       .resolves({});
-    const { draft, created } = await store.putDraftFunction('acme', 'd1', functionSpec('f1'), 1, context);
+    const { draft, created } = await drafts.putDraftFunction('acme', 'd1', functionSpec('f1'), 1, context);
     expect(draft.version).toBe(2);
     expect(created).toBe(true);
     expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(2);
@@ -177,10 +181,12 @@ describe('ConfigStore error paths', () => {
       .resolvesOnce({ Item: head(1) })
       .resolves({ Item: head(3) });
     ddb.on(TransactWriteCommand).rejects(cancelled('ConditionalCheckFailed', 'None', 'None'));
-    await expect(store.putDraftFunction('acme', 'd1', functionSpec('f1'), 1, context)).rejects.toMatchObject({
-      status: 412,
-      extensions: { currentETag: '"3"' },
-    });
+    await expect(drafts.putDraftFunction('acme', 'd1', functionSpec('f1'), 1, context)).rejects.toMatchObject(
+      {
+        status: 412,
+        extensions: { currentETag: '"3"' },
+      },
+    );
   });
 
   it('turns a draft deleted meanwhile into 404, and a frozen one into 409', async () => {
@@ -189,16 +195,20 @@ describe('ConfigStore error paths', () => {
       .on(GetCommand)
       .resolvesOnce({ Item: head(1) })
       .resolves({});
-    await expect(store.putDraftFunction('acme', 'd1', functionSpec('f1'), 1, context)).rejects.toMatchObject({
-      status: 404,
-    });
+    await expect(drafts.putDraftFunction('acme', 'd1', functionSpec('f1'), 1, context)).rejects.toMatchObject(
+      {
+        status: 404,
+      },
+    );
     ddb
       .on(GetCommand)
       .resolvesOnce({ Item: head(1) })
       .resolves({ Item: head(1, 'frozen') });
-    await expect(store.putDraftFunction('acme', 'd1', functionSpec('f1'), 1, context)).rejects.toMatchObject({
-      status: 409,
-    });
+    await expect(drafts.putDraftFunction('acme', 'd1', functionSpec('f1'), 1, context)).rejects.toMatchObject(
+      {
+        status: 409,
+      },
+    );
   });
 
   it('retries If-Match: * when the draft moved between read and write', async () => {
@@ -211,7 +221,7 @@ describe('ConfigStore error paths', () => {
       .on(TransactWriteCommand)
       .rejectsOnce(cancelled('ConditionalCheckFailed', 'None', 'None'))
       .resolves({});
-    const { draft } = await store.putDraftFunction('acme', 'd1', functionSpec('f1'), '*', context);
+    const { draft } = await drafts.putDraftFunction('acme', 'd1', functionSpec('f1'), '*', context);
     expect(draft.version).toBe(3);
   });
 
@@ -219,20 +229,22 @@ describe('ConfigStore error paths', () => {
     ddb
       .on(GetCommand)
       .rejects(new ProvisionedThroughputExceededException({ message: 'slow down', $metadata: {} }));
-    await expect(store.getDraftSummary('acme', 'd1')).rejects.toMatchObject({
+    await expect(drafts.getDraftSummary('acme', 'd1')).rejects.toMatchObject({
       status: 503,
       headers: { 'Retry-After': '5' },
     });
     ddb.on(GetCommand).resolves({ Item: head(1) });
     ddb.on(TransactWriteCommand).rejects(cancelled('ThrottlingError', 'None', 'None'));
-    await expect(store.putDraftFunction('acme', 'd1', functionSpec('f1'), 1, context)).rejects.toMatchObject({
-      status: 503,
-    });
+    await expect(drafts.putDraftFunction('acme', 'd1', functionSpec('f1'), 1, context)).rejects.toMatchObject(
+      {
+        status: 503,
+      },
+    );
   });
 
   it('refuses an audit cursor it did not make', async () => {
     await expect(
-      store.listAudit('acme', { cursor: Buffer.from('{"sk":"WS#other"}').toString('base64url') }),
+      audit.listAudit('acme', { cursor: Buffer.from('{"sk":"WS#other"}').toString('base64url') }),
     ).rejects.toMatchObject({
       status: 400,
       errors: [{ field: 'cursor', message: expect.any(String) }],

@@ -1,11 +1,9 @@
-import type { SFNClient } from '@aws-sdk/client-sfn';
+import { NotFoundError } from '../../../domain/errors.ts';
 import { deploymentIdPattern, parseIdempotencyKey } from '../../deployments/ids.ts';
-import { requestDeployment } from '../../deployments/request.ts';
-import type { DeploymentStore } from '../../deployments/store.ts';
+import { type DeploymentRequestDeps, requestDeployment } from '../../deployments/request.ts';
 import { deploymentView } from '../../deployments/view.ts';
-import { NotFoundError } from '../../errors.ts';
-import type { ConfigStore } from '../../store/config-store.ts';
 import { parseIfMatch } from '../etag.ts';
+import { deploymentIdParam, draftIdParam } from '../params.ts';
 import { jsonResponse } from '../responses.ts';
 import { integerParam } from '../router.ts';
 import type { Routes } from '../types.ts';
@@ -13,16 +11,11 @@ import type { Routes } from '../types.ts';
 /** Largest page of `GET /v1/deployments`: 100 (greco's choice: each record is read by GetItem). */
 export const deploymentsPageMaxLimit = 100;
 
-/** What the deployment routes need. */
-export interface DeploymentsRoutesDeps {
-  readonly store: ConfigStore;
-  readonly deployments: DeploymentStore;
-  readonly sfn: SFNClient;
-  /** ARN of the deployment state machine (`GRECO_DEPLOYMENT_STATE_MACHINE_ARN`). */
-  readonly stateMachineArn: string;
-  /** Clock. @default - the system clock */
-  readonly now?: () => Date;
-}
+/**
+ * What the deployment routes need: what a deploy request needs (the stores, Step Functions, the
+ * state machine, the managed prefix, a clock).
+ */
+export type DeploymentsRoutesDeps = DeploymentRequestDeps;
 
 /**
  * The deployment routes. The workspace is always the caller's; other workspaces' deployments
@@ -40,10 +33,11 @@ export interface DeploymentsRoutesDeps {
  * recorded but its execution could not be started: the same request again starts it.
  */
 export function deploymentsRoutes(deps: DeploymentsRoutesDeps): Routes {
-  const { deployments } = deps;
+  const { deployments } = deps.stores;
   return {
     'POST /v1/drafts/{id}/deployments': {
       role: 'approver',
+      params: { id: draftIdParam },
       async handle(request) {
         const idempotencyKey = parseIdempotencyKey(request.headers['idempotency-key']);
         const expected = parseIfMatch(request.headers['if-match']);
@@ -74,6 +68,7 @@ export function deploymentsRoutes(deps: DeploymentsRoutesDeps): Routes {
 
     'GET /v1/deployments/{id}': {
       role: 'viewer',
+      params: { id: deploymentIdParam },
       async handle({ caller, params }) {
         const id = params.id ?? '';
         const record = deploymentIdPattern.test(id) ? await deployments.get(caller.workspace, id) : undefined;

@@ -1,21 +1,32 @@
+import { ValidationError } from '../../../domain/errors.ts';
+import { isObject } from '../../../domain/objects.ts';
 import type { ArtifactStore } from '../../artifacts.ts';
-import { ValidationError } from '../../errors.ts';
 import { planChanges } from '../../plan.ts';
 import { parseFunctionSpecInput, parseModelInput, type SpecContext } from '../../spec.ts';
-import type { ConfigStore } from '../../store/config-store.ts';
+import type { DraftStore } from '../../store/drafts.ts';
+import type { LiveModels } from '../../store/snapshots.ts';
 import type { ChangeContext, DraftSummary } from '../../store/types.ts';
 import { formatETag, parseIfMatch, requireIfMatch } from '../etag.ts';
 import { pageOfFunctions } from '../paging.ts';
+import { draftIdParam, functionNameParam } from '../params.ts';
 import { emptyResponse, jsonResponse } from '../responses.ts';
 import { integerParam, requireBody } from '../router.ts';
 import type { ApiRequest, Routes } from '../types.ts';
 
 /** What the draft routes need. */
 export interface DraftsRoutesDeps {
-  readonly store: ConfigStore;
+  readonly drafts: DraftStore;
+  /** The live models: the plan route compares a draft with the live model. */
+  readonly live: LiveModels;
   readonly artifacts: ArtifactStore;
   /** Prefix of managed Lambda function names (`GRECO_MANAGED_PREFIX`), for the name-length rule. */
   readonly managedPrefix: string;
+  /**
+   * Most reserved concurrency one function may have: the account's concurrency quota minus the
+   * 100 Lambda keeps unreserved (`maxReservedConcurrencyFor`, domain/lambda-quotas.ts).
+   * @default - 900, for Lambda's default quota of 1,000
+   */
+  readonly maxReservedConcurrency?: number;
   /** Clock for runtime deprecation checks. @default - the system clock */
   readonly now?: () => Date;
 }
@@ -37,11 +48,14 @@ export interface DraftsRoutesDeps {
  * | `GET /v1/drafts/{id}/plan` | `ETag`, `{ draftId, draftVersion, baseEpoch, liveEpoch, changes, summary }` |
  */
 export function draftsRoutes(deps: DraftsRoutesDeps): Routes {
-  const { store, artifacts } = deps;
+  const { drafts, live: liveModels, artifacts } = deps;
   const specContext = (request: ApiRequest): SpecContext => ({
     managedPrefix: deps.managedPrefix,
     workspace: request.caller.workspace,
     now: deps.now?.() ?? new Date(),
+    ...(deps.maxReservedConcurrency === undefined
+      ? {}
+      : { maxReservedConcurrency: deps.maxReservedConcurrency }),
   });
   const changeContext = (request: ApiRequest): ChangeContext => ({
     actor: request.caller.actor,
@@ -57,11 +71,11 @@ export function draftsRoutes(deps: DraftsRoutesDeps): Routes {
         const ws = request.caller.workspace;
         let draft: DraftSummary;
         if (request.body === undefined) {
-          draft = await store.createDraft(ws, changeContext(request));
+          draft = await drafts.createDraft(ws, changeContext(request));
         } else {
           const inputs = parseModelInput(request.body, specContext(request));
           const functions = await artifacts.resolveSpecs(inputs, (i) => `functions[${i}].`);
-          draft = await store.createDraft(ws, changeContext(request), functions);
+          draft = await drafts.createDraft(ws, changeContext(request), functions);
         }
         return jsonResponse(201, draft, { location: `/v1/drafts/${draft.draftId}`, ...withETag(draft) });
       },
@@ -70,15 +84,16 @@ export function draftsRoutes(deps: DraftsRoutesDeps): Routes {
     'GET /v1/drafts': {
       role: 'viewer',
       async handle(request) {
-        return jsonResponse(200, { drafts: await store.listDrafts(request.caller.workspace) });
+        return jsonResponse(200, { drafts: await drafts.listDrafts(request.caller.workspace) });
       },
     },
 
     'GET /v1/drafts/{id}': {
       role: 'viewer',
+      params: { id: draftIdParam },
       async handle(request) {
         const limit = integerParam(request.query, 'limit', { min: 1, max: 5000 });
-        const { functions, ...draft } = await store.getDraft(request.caller.workspace, draftId(request));
+        const { functions, ...draft } = await drafts.getDraft(request.caller.workspace, draftId(request));
         const page = pageOfFunctions(functions, draft.version, { limit, cursor: request.query.cursor });
         return jsonResponse(200, { ...draft, ...page }, withETag(draft));
       },
@@ -86,13 +101,14 @@ export function draftsRoutes(deps: DraftsRoutesDeps): Routes {
 
     'PUT /v1/drafts/{id}': {
       role: 'editor',
+      params: { id: draftIdParam },
       async handle(request) {
         const ws = request.caller.workspace;
         const expected = requireIfMatch(request.headers);
         const inputs = parseModelInput(requireBody(request), specContext(request));
-        await store.assertEditable(ws, draftId(request), expected);
+        await drafts.assertEditable(ws, draftId(request), expected);
         const functions = await artifacts.resolveSpecs(inputs, (i) => `functions[${i}].`);
-        const draft = await store.replaceDraft(
+        const draft = await drafts.replaceDraft(
           ws,
           draftId(request),
           functions,
@@ -105,15 +121,22 @@ export function draftsRoutes(deps: DraftsRoutesDeps): Routes {
 
     'DELETE /v1/drafts/{id}': {
       role: 'editor',
+      params: { id: draftIdParam },
       async handle(request) {
         const expected = parseIfMatch(request.headers['if-match']);
-        await store.deleteDraft(request.caller.workspace, draftId(request), expected, changeContext(request));
+        await drafts.deleteDraft(
+          request.caller.workspace,
+          draftId(request),
+          expected,
+          changeContext(request),
+        );
         return emptyResponse(204);
       },
     },
 
     'PUT /v1/drafts/{id}/functions/{name}': {
       role: 'editor',
+      params: { id: draftIdParam, name: functionNameParam },
       async handle(request) {
         const ws = request.caller.workspace;
         const expected = requireIfMatch(request.headers);
@@ -128,10 +151,10 @@ export function draftsRoutes(deps: DraftsRoutesDeps): Routes {
           ]);
         }
         const input = parseFunctionSpecInput(isObject(body) ? { ...body, name } : body, specContext(request));
-        await store.assertEditable(ws, draftId(request), expected);
+        await drafts.assertEditable(ws, draftId(request), expected);
         const [spec] = await artifacts.resolveSpecs([input]);
         if (spec === undefined) throw new Error('resolveSpecs returned no spec for one input');
-        const { draft, created } = await store.putDraftFunction(
+        const { draft, created } = await drafts.putDraftFunction(
           ws,
           draftId(request),
           spec,
@@ -144,9 +167,10 @@ export function draftsRoutes(deps: DraftsRoutesDeps): Routes {
 
     'DELETE /v1/drafts/{id}/functions/{name}': {
       role: 'editor',
+      params: { id: draftIdParam, name: functionNameParam },
       async handle(request) {
         const expected = requireIfMatch(request.headers);
-        const draft = await store.deleteDraftFunction(
+        const draft = await drafts.deleteDraftFunction(
           request.caller.workspace,
           draftId(request),
           request.params.name ?? '',
@@ -159,11 +183,12 @@ export function draftsRoutes(deps: DraftsRoutesDeps): Routes {
 
     'GET /v1/drafts/{id}/plan': {
       role: 'viewer',
+      params: { id: draftIdParam },
       async handle(request) {
         const ws = request.caller.workspace;
         const [draft, live] = await Promise.all([
-          store.getDraft(ws, draftId(request)),
-          store.getLiveModel(ws),
+          drafts.getDraft(ws, draftId(request)),
+          liveModels.getLiveModel(ws),
         ]);
         const plan = planChanges(live.functions, draft.functions);
         return jsonResponse(
@@ -181,8 +206,4 @@ export function draftsRoutes(deps: DraftsRoutesDeps): Routes {
       },
     },
   };
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

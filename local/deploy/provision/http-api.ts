@@ -1,5 +1,5 @@
+import { isObject } from '../../../domain/objects.ts';
 import { LocalDeployError } from '../errors.ts';
-import { isObject } from '../template.ts';
 import { functionNameFromArn } from './lambda.ts';
 import type {
   HttpApiRecord,

@@ -16,9 +16,9 @@ import {
   waitUntilFunctionUpdatedV2,
 } from '@aws-sdk/client-lambda';
 import { strToU8, type Zippable, zipSync } from 'fflate';
+import { isObject } from '../../../domain/objects.ts';
 import { LocalDeployError } from '../errors.ts';
 import { nameRules } from '../names.ts';
-import { isObject } from '../template.ts';
 import type { ProvisionRequest, ResourceProvisioner } from './types.ts';
 
 /**

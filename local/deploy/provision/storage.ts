@@ -11,8 +11,8 @@ import {
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, PutBucketVersioningCommand } from '@aws-sdk/client-s3';
+import { isObject } from '../../../domain/objects.ts';
 import { nameRules } from '../names.ts';
-import { isObject } from '../template.ts';
 import type { ProvisionRequest, ResourceProvisioner } from './types.ts';
 
 function isNamed(error: unknown, ...names: string[]): boolean {

@@ -17,7 +17,7 @@ export interface DeployClients {
   readonly eventbridge: EventBridgeClient;
 }
 
-/** A route of a local HTTP endpoint, in the shape local/apigateway.ts `startHttpApi` takes. */
+/** A route of a local HTTP endpoint, in the shape local/apigateway/index.ts `startHttpApi` takes. */
 export interface HttpRouteSpec {
   /** `METHOD /path`, `ANY /path/{proxy+}` or `$default`. */
   readonly routeKey: string;

@@ -12,9 +12,9 @@ import {
   type StateMachineType,
   UpdateStateMachineCommand,
 } from '@aws-sdk/client-sfn';
+import { isObject } from '../../../domain/objects.ts';
 import { LocalDeployError } from '../errors.ts';
 import { nameRules } from '../names.ts';
-import { isObject } from '../template.ts';
 import type { ProvisionRequest, ResourceProvisioner } from './types.ts';
 
 function isNamed(error: unknown, ...names: string[]): boolean {
