@@ -97,12 +97,7 @@ export function resolveWorkFolders(
     const dir = resolve(cwd, named);
     return { workDir: dir, statePlaces: [{ dir, why: `$${workDirVariable}` }] };
   }
-  const userDir = userStateDir(
-    env[stateDirVariable] === undefined || env[stateDirVariable] === ''
-      ? env
-      : { ...env, [stateDirVariable]: resolve(cwd, env[stateDirVariable]) },
-    env.HOME === undefined || env.HOME === '' ? undefined : env.HOME,
-  );
+  const userDir = userStateDir(env, undefined, cwd);
   const user: StatePlace = {
     dir: userDir,
     why: `the user-level state folder; $${stateDirVariable} sets it`,
@@ -123,11 +118,6 @@ export function resolveWorkFolders(
     statePlaces: [user],
     searched: [`no ${workDirName} in ${resolve(cwd)} or above`],
   };
-}
-
-/** Folders for a work folder given as a path: that folder only (as `--work-dir`). */
-export function workFoldersOf(workDir: string): WorkFolders {
-  return { workDir, statePlaces: [{ dir: workDir, why: '--work-dir' }] };
 }
 
 async function readJson<T>(path: string): Promise<T | undefined> {

@@ -24,12 +24,23 @@ if (major < neededMajor) {
     );
     process.exit(1);
   }
-  const child = spawn(node, [self, ...process.argv.slice(2)], { stdio: 'inherit' });
-  // Signals sent to this process go on to greco. A Ctrl-C reaches both (the terminal signals the
-  // whole foreground group); greco counts the two as one interrupt (see below).
+  // fd 3: an IPC channel, over which Ctrl-C is passed on (see below).
+  const child = spawn(node, [self, ...process.argv.slice(2)], {
+    stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
+  });
+  let ready = false;
+  child.on('message', (message) => {
+    if (message?.type === 'greco-ready') ready = true;
+  });
+  // Signals sent to this process go on to greco. A Ctrl-C reaches both processes (the terminal
+  // signals the whole foreground process group), so SIGINT goes on as a message, which greco
+  // counts apart from the SIGINTs it gets itself: one Ctrl-C is one interrupt, never two, and
+  // no second SIGINT can end greco while it is exiting. Before greco listens, SIGINT goes on as is.
   const forwarded = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'];
   const forward = (signal) => {
-    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    if (signal === 'SIGINT' && ready && child.connected) child.send({ type: 'greco-interrupt' });
+    else child.kill(signal);
   };
   for (const signal of forwarded) process.on(signal, forward);
   child.once('error', (error) => {
@@ -37,6 +48,7 @@ if (major < neededMajor) {
     process.exit(1);
   });
   child.once('exit', (code, signal) => {
+    process.stderr.write(`DEBUG child exit ${code} ${signal} ready=${ready}\n`);
     for (const name of forwarded) process.off(name, forward);
     if (signal !== null) {
       // Ended by a signal: end the same way, so that the shell sees what it would have seen.
@@ -48,17 +60,27 @@ if (major < neededMajor) {
 } else {
   const { runCli } = await import('./main.ts');
   const controller = new AbortController();
-  // The first Ctrl-C stops the command; one that arrives within `sameInterruptMs` is the same
-  // Ctrl-C forwarded by a parent `greco` on an older Node.js; a later one ends the process.
-  const sameInterruptMs = 500;
-  let interruptedAt;
-  process.on('SIGINT', () => {
-    if (interruptedAt === undefined) {
-      interruptedAt = Date.now();
-      controller.abort();
-    } else if (Date.now() - interruptedAt > sameInterruptMs) {
-      process.exit(130);
-    }
-  });
+  // The first interrupt stops the command, a second one ends the process. An interrupt is a
+  // SIGINT, or a message from a parent greco on an older Node.js that got one: a Ctrl-C brings
+  // one of each, so the two are counted apart and the larger count is the number of interrupts.
+  const interrupts = { signals: 0, messages: 0 };
+  const interrupted = (source) => {
+    interrupts[source] += 1;
+    const count = Math.max(interrupts.signals, interrupts.messages);
+    if (count === 1 && !controller.signal.aborted) controller.abort();
+    else if (count > 1) process.exit(130);
+  };
+  process.on('SIGINT', () => { process.stderr.write(`DEBUG child SIGINT ${JSON.stringify(interrupts)}\n`); interrupted('signals'); });
+  process.on('exit', (c) => process.stderr.write(`DEBUG child exit event ${c}\n`));
+  if (process.send !== undefined) {
+    process.on('message', (message) => {
+      process.stderr.write(`DEBUG child message ${JSON.stringify(message)}\n`);
+      if (message?.type === 'greco-interrupt') interrupted('messages');
+    });
+    // The channel must not keep greco running once the command is done.
+    process.channel?.unref();
+    process.send({ type: 'greco-ready' });
+  }
   process.exitCode = await runCli(process.argv.slice(2), { signal: controller.signal });
+  process.stderr.write(`DEBUG child runCli done ${process.exitCode}\n`);
 }

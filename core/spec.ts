@@ -63,8 +63,10 @@ export interface FunctionSpec {
   readonly tags: Readonly<Record<string, string>>;
 }
 
-/** Code as a client sends it: a base64 zip inline, or the SHA-256 of a zip already uploaded. */
-export type CodeInput = { readonly zipBase64: string } | { readonly sha256: string };
+/** Code as a client sends it: a base64 zip inline, or the SHA-256 of a zip already uploaded (with, as GET answers it, the read-only `sizeBytes` and `s3Key`). */
+export type CodeInput =
+  | { readonly zipBase64: string }
+  | { readonly sha256: string; readonly sizeBytes?: number; readonly s3Key?: string };
 
 /** A function as a client sends it: like {@link FunctionSpec}, but code is a {@link CodeInput} and defaults apply. */
 export interface FunctionSpecInput {
@@ -323,6 +325,21 @@ export function storedFunctionSpecProblems(spec: FunctionSpec, now: Date = new D
 }
 
 /**
+ * The schema {@link parseFunctionSpecInput} validates a function with (`functionInput`), and a
+ * model of them (`modelInput`), for core/http/openapi.ts to render as JSON Schema. Checks written
+ * as code (name length per workspace, runtimes, zip inspection, key rules) do not show there.
+ */
+export function specInputSchemas() {
+  const functionInput = functionSpecInputSchema(
+    checkedContext({ managedPrefix: 'greco', workspace: 'documentation' }),
+  );
+  const modelInput = z.strictObject({
+    functions: z.array(functionInput).check(z.maxLength(Limits.maxFunctionsPerWorkspace)),
+  });
+  return { functionInput, modelInput };
+}
+
+/**
  * Renders a field path: identifiers are joined with dots, indexes in brackets, and other keys
  * as JSON strings in brackets (`tags["cost:center"]`).
  */
@@ -446,6 +463,14 @@ function functionSpecInputSchema(ctx: CheckedContext) {
             }
           }),
         ),
+        sizeBytes: z.optional(
+          z
+            .int({ error: (issue) => zipSizeMessage(issue.input) })
+            .check(z.gte(0, { error: (issue) => zipSizeMessage(issue.input) })),
+        ),
+        s3Key: z.optional(
+          z.string({ error: (issue) => `is read-only: must be a string, got ${describe(issue.input)}` }),
+        ),
       },
       {
         error: (issue) =>
@@ -465,12 +490,18 @@ function functionSpecInputSchema(ctx: CheckedContext) {
           ),
         );
       }
+      readOnlyCodeIssues(check.value, check.issues);
     });
   const code = z.pipe(
     codeObject,
     z.transform(
       (value: z.output<typeof codeObject>): CodeInput =>
-        value.zipBase64 !== undefined ? { zipBase64: value.zipBase64 } : { sha256: value.sha256 as string },
+        value.zipBase64 !== undefined
+          ? { zipBase64: value.zipBase64 }
+          : {
+              sha256: value.sha256 as string,
+              ...(value.sizeBytes === undefined ? {} : { sizeBytes: value.sizeBytes }),
+            },
     ),
   );
 
@@ -596,6 +627,29 @@ function functionSpecInputSchema(ctx: CheckedContext) {
     },
   );
 }
+
+/** `sizeBytes`, `s3Key` as GET answers them: beside `sha256` only, the key that sha256's (the size: core/artifacts.ts). */
+function readOnlyCodeIssues(
+  code: Record<string, string | number | undefined>,
+  issues: z.core.$ZodRawIssue[],
+): void {
+  const key = typeof code.sha256 === 'string' ? artifactKey(code.sha256) : undefined;
+  for (const field of ['sizeBytes', 's3Key'] as const) {
+    const value = code[field];
+    const message =
+      value === undefined
+        ? undefined
+        : code.zipBase64 !== undefined || key === undefined
+          ? 'is read-only: send it only beside sha256, as GET answers it, or leave it out'
+          : field === 's3Key' && value !== key
+            ? `is read-only: the zip of this sha256 is ${JSON.stringify(key)}, got ${describe(value)}`
+            : undefined;
+    if (message !== undefined) issues.push({ ...custom(value, message), path: [field] });
+  }
+}
+
+const zipSizeMessage = (input: unknown) =>
+  `is read-only: must be the zip's size in bytes, got ${describe(input)}`;
 
 /** An integer schema whose every failure says the whole range, with its unit. */
 function integerIn(min: number, max: number, unit: string) {

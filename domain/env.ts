@@ -38,6 +38,12 @@ export const EnvNames = {
   snapshotsBucket: 'GRECO_SNAPSHOTS_BUCKET',
   /** ARN of the execution role of data-plane functions: the only role the Lambda conductor may pass. */
   dataPlaneRoleArn: 'GRECO_DATA_PLANE_ROLE_ARN',
+  /**
+   * ARN of the permissions boundary (managed policy) of the per-workspace execution roles the
+   * Lambda conductor creates (domain/data-plane-roles.ts). Unset: no per-workspace roles; every
+   * function runs under {@link EnvNames.dataPlaneRoleArn} (a fallback, not the deployed setup).
+   */
+  dataPlaneBoundaryArn: 'GRECO_DATA_PLANE_BOUNDARY_ARN',
   /** The Lambda conductor's own Lambda API rate limit, in requests per second. Unset: 10. */
   conductorRateLimit: 'GRECO_CONDUCTOR_RATE_LIMIT',
   /**

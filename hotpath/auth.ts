@@ -13,6 +13,7 @@
  */
 import { createRemoteJWKSet, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose';
 import { ForbiddenError, UnauthorizedError } from '../domain/errors.ts';
+import { hotPathRole } from '../domain/hotpath-api.ts';
 import { workspaceIdPattern } from '../domain/names.ts';
 import { parseRolesClaim, type Role } from '../domain/roles.ts';
 import { checkTokenTimes, tokenClockToleranceSeconds } from '../domain/tokens.ts';
@@ -187,7 +188,7 @@ function joseCode(error: unknown): string | undefined {
  * @throws ForbiddenError (403)
  */
 export function requireOperator(caller: Caller): void {
-  if (!caller.roles.has('operator')) {
-    throw new ForbiddenError('starting and suspending functions needs the operator role');
+  if (!caller.roles.has(hotPathRole)) {
+    throw new ForbiddenError(`starting and suspending functions needs the ${hotPathRole} role`);
   }
 }

@@ -21,6 +21,7 @@ import {
   type VerbOutcome,
 } from '../domain/concurrency/protocol.ts';
 import { GrecoError, NotFoundError, problemTypeBase } from '../domain/errors.ts';
+import { HotPathRoutes, type HotPathVerb } from '../domain/hotpath-api.ts';
 import { type Caller, requireOperator, type TokenVerifier } from './auth.ts';
 import { MethodNotAllowedError } from './errors.ts';
 import { HotPathDetailTypes, type HotPathEventPublisher } from './events.ts';
@@ -51,7 +52,7 @@ export interface HotPathDependencies {
   readonly now?: () => number;
 }
 
-type Verb = 'state' | 'suspend' | 'start';
+type Verb = HotPathVerb;
 
 const routePattern = /^\/v1\/functions\/([^/]+)(?:\/(suspend|start))?\/?$/;
 
@@ -128,10 +129,10 @@ function matchRoute(method: string, path: string): { verb: Verb; name: string } 
   } catch (error) {
     throw new NotFoundError(`no route for ${path}`, { cause: error });
   }
-  const action = match[2] as 'suspend' | 'start' | undefined;
-  const allowed = action === undefined ? 'GET' : 'POST';
+  const verb: Verb = (match[2] as 'suspend' | 'start' | undefined) ?? 'state';
+  const allowed = HotPathRoutes[verb].method;
   if (method !== allowed) throw new MethodNotAllowedError(method, [allowed]);
-  return { verb: action ?? 'state', name };
+  return { verb, name };
 }
 
 function verbEvent(verb: 'suspend' | 'start', caller: Caller, outcome: VerbOutcome, requestId: string) {

@@ -15,11 +15,16 @@ import { Effect, Grant, type IRole, PolicyStatement } from 'aws-cdk-lib/aws-iam'
 import { BucketGrants, type IBucket } from 'aws-cdk-lib/aws-s3';
 import type { IConstruct } from 'constructs';
 import { type ConductorRegistration, lambdaConductorName } from '../core/deployments/types.ts';
+import { workspaceRolePath } from '../domain/data-plane-roles.ts';
 import { EnvNames } from '../domain/env.ts';
 import { conductorNamePattern } from '../domain/names.ts';
 import { codeKeyPrefix } from './constructs/artifacts-bucket.ts';
 import type { GrecoFunction } from './constructs/greco-function.ts';
-import { conductorFunctionStatements } from './managed-functions-iam.ts';
+import {
+  conductorFunctionStatements,
+  type DataPlaneBoundary,
+  grantWorkspaceRoles,
+} from './managed-functions-iam.ts';
 import { nagReference, sharedNagReasons } from './nag.ts';
 
 /**
@@ -40,8 +45,13 @@ export interface ConductorResources {
   readonly artifactsBucket: IBucket;
   /** Epoch snapshots and markers (read by conductors that honour the retention). */
   readonly snapshotsBucket: IBucket;
-  /** The execution role of data-plane functions. */
+  /** The shared execution role of data-plane functions: the fallback of {@link dataPlaneBoundary}. */
   readonly dataPlaneRole: IRole;
+  /**
+   * The permissions boundary of the per-workspace execution roles the Lambda conductor creates.
+   * @default - no per-workspace roles: every function runs under {@link dataPlaneRole}
+   */
+  readonly dataPlaneBoundary?: DataPlaneBoundary;
   /** Prefix of managed data-plane function names, `<prefix>-<workspace>-<name>`. */
   readonly managedPrefix: string;
   /** The Lambda conductor's own Lambda API rate, in requests per second. */
@@ -105,6 +115,9 @@ export const lambdaConductor: ConductorDefinition = {
     [EnvNames.dataPlaneRoleArn]: resources.dataPlaneRole.roleArn,
     [EnvNames.managedPrefix]: resources.managedPrefix,
     [EnvNames.conductorRateLimit]: String(resources.conductorRateLimit),
+    ...(resources.dataPlaneBoundary === undefined
+      ? {}
+      : { [EnvNames.dataPlaneBoundaryArn]: resources.dataPlaneBoundary.policy.managedPolicyArn }),
   }),
   configure(fn, resources) {
     const stack = Stack.of(fn);
@@ -143,6 +156,20 @@ export const lambdaConductor: ConductorDefinition = {
         conditions: { StringEquals: { 'iam:PassedToService': 'lambda.amazonaws.com' } },
       }),
     );
+    // One execution role per workspace, created at run time with the boundary (domain/data-plane-roles.ts).
+    if (resources.dataPlaneBoundary !== undefined) {
+      grantWorkspaceRoles(fn.function, {
+        managedPrefix: resources.managedPrefix,
+        boundary: resources.dataPlaneBoundary,
+      });
+      Validations.of(fn.role).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role/${workspaceRolePath(resources.managedPrefix).slice(1)}*]`,
+        reason:
+          'One execution role per workspace, created at run time as workspaces appear: the grant covers the roles under ' +
+          'the /greco/<prefix>/workspaces/ path only; CreateRole and PutRolePolicy only with the data-plane permissions ' +
+          'boundary, PassRole only to Lambda, GetRole read-only.',
+      });
+    }
     // Code zips: GetObject on code/* only. Snapshots: GetObject (retention). ListBucket on both, so that
     // a missing object answers 404 (CODE_MISSING) rather than 403 (S3 API Reference, GetObject).
     const codeObjects = `${codeKeyPrefix}*`;

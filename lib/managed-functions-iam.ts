@@ -168,6 +168,12 @@ export interface WorkspaceRolesGrantOptions {
  * `/greco/<prefix>/workspaces/` and only with the data-plane boundary (`iam:PermissionsBoundary`),
  * `iam:GetRole` of those roles, `iam:PassRole` of them to Lambda only. No delete, no boundary
  * change, no managed-policy attachment.
+ *
+ * Condition keys per action (Service Authorization Reference, "Actions, resources, and condition
+ * keys for AWS Identity and Access Management"): `iam:PermissionsBoundary` is in the request
+ * context of `CreateRole` (with `aws:RequestTag`, `aws:TagKeys`) and `PutRolePolicy` (the role's
+ * boundary), not of `GetRole`, which has no condition key of its own and so gets a statement
+ * without one (`ReadWorkspaceRoles`); `iam:PassedToService` is `PassRole`'s.
  */
 export function grantWorkspaceRoles(grantee: IGrantable, options: WorkspaceRolesGrantOptions): void {
   const roles = Stack.of(options.boundary).formatArn({
@@ -184,9 +190,19 @@ export function grantWorkspaceRoles(grantee: IGrantable, options: WorkspaceRoles
     new PolicyStatement({
       sid: 'WorkspaceRolesWithBoundaryOnly',
       effect: Effect.ALLOW,
-      actions: ['iam:CreateRole', 'iam:PutRolePolicy', 'iam:GetRole'],
+      actions: ['iam:CreateRole', 'iam:PutRolePolicy'],
       resources: [roles],
       conditions: withBoundary,
+    }),
+  );
+  // GetRole has no `iam:PermissionsBoundary` in its request context: under that condition it
+  // would always be denied. It reads roles of the workspace path only.
+  grantee.grantPrincipal.addToPrincipalPolicy(
+    new PolicyStatement({
+      sid: 'ReadWorkspaceRoles',
+      effect: Effect.ALLOW,
+      actions: ['iam:GetRole'],
+      resources: [roles],
     }),
   );
   grantee.grantPrincipal.addToPrincipalPolicy(

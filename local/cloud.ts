@@ -28,6 +28,7 @@ import { PhysicalNames } from './deploy/names.ts';
 import type { DeployClients, DeployServices, HttpEndpointSpec } from './deploy/provision/types.ts';
 import { startDynamoDbLocal } from './dynamodb.ts';
 import { startEventBridgeEmulator } from './eventbridge/index.ts';
+import { startIamEmulator } from './iam/index.ts';
 import {
   type FunctionLogEvent,
   type LambdaFaults,
@@ -63,7 +64,8 @@ export type LocalService =
   | 'stepfunctions'
   | 'eventbridge'
   | 'issuer'
-  | 'logs';
+  | 'logs'
+  | 'iam';
 
 /**
  * Where each service sits in the port block of `npm start`: `<base> + offset`. Further HTTP
@@ -78,12 +80,13 @@ export const portOffsets: Readonly<Record<LocalService, number>> = {
   eventbridge: 5,
   issuer: 6,
   logs: 7,
+  iam: 8,
 };
 
 /** Offset of the first port for HTTP endpoints other than the management API. */
 export const extraHttpPortOffset = 10;
 
-/** First port of the block `npm start` uses when `--port-base` is not given: 4700 (API) to 4707 (CloudWatch Logs), 4710+ (more endpoints). */
+/** First port of the block `npm start` uses when `--port-base` is not given: 4700 (API) to 4708 (IAM), 4710+ (more endpoints). */
 export const defaultPortBase = 4700;
 
 /** The stack whose first HTTP API is "the API" (`apiUrl`, port `<base> + 0`). */
@@ -325,12 +328,12 @@ class Closers {
 
 /**
  * Starts the local cloud: the local OIDC issuer, DynamoDB Local, the S3, Lambda, Step
- * Functions, EventBridge and CloudWatch Logs emulators; synthesizes the CDK app (`node bin/greco.ts`) with
+ * Functions, EventBridge, CloudWatch Logs and IAM emulators; synthesizes the CDK app (`node bin/greco.ts`) with
  * `greco:jwtIssuer` = the local issuer and `greco:jwtAudience`, into `<workDir>/cdk.out`, while
  * the emulators start; deploys every stack into them; writes `<workDir>/local.json`.
  *
  * Functions run with `AWS_ENDPOINT_URL_DYNAMODB`, `_S3`, `_LAMBDA`, `_SFN`, `_EVENTBRIDGE`,
- * `_CLOUDWATCH_LOGS`, fake credentials and `AWS_REGION`, so handler code reaches the local
+ * `_CLOUDWATCH_LOGS`, `_IAM`, fake credentials and `AWS_REGION`, so handler code reaches the local
  * services unchanged. Their output goes to the CloudWatch Logs emulator, `/aws/lambda/<name>`.
  *
  * On any failure, what was started is stopped before the error is thrown.
@@ -367,7 +370,15 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   let managementApiPort: number | undefined;
   try {
     if (base !== undefined) await assertPortFree(base + portOffsets.dynamodb, 'dynamodb');
-    for (const service of ['s3', 'lambda', 'stepfunctions', 'eventbridge', 'issuer', 'logs'] as const) {
+    for (const service of [
+      's3',
+      'lambda',
+      'stepfunctions',
+      'eventbridge',
+      'issuer',
+      'logs',
+      'iam',
+    ] as const) {
       ports[service] = await hold(base === undefined ? 0 : base + portOffsets[service], service);
     }
     if (base !== undefined) managementApiPort = await hold(base + portOffsets.api, 'api');
@@ -383,6 +394,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     stepfunctions: url(ports.stepfunctions),
     eventbridge: url(ports.eventbridge),
     logs: url(ports.logs),
+    iam: url(ports.iam),
     issuer: '',
   };
 
@@ -425,6 +437,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       AWS_ENDPOINT_URL_SFN: endpoints.stepfunctions,
       AWS_ENDPOINT_URL_EVENTBRIDGE: endpoints.eventbridge,
       AWS_ENDPOINT_URL_CLOUDWATCH_LOGS: endpoints.logs,
+      AWS_ENDPOINT_URL_IAM: endpoints.iam,
       AWS_ACCESS_KEY_ID: localCredentials.accessKeyId,
       AWS_SECRET_ACCESS_KEY: localCredentials.secretAccessKey,
       AWS_REGION: localRegion,
@@ -556,6 +569,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       ),
       logsStarted,
       synthStep(),
+      guarded(startEmulator('iam', () => startIamEmulator({ port: ports.iam }))),
     ]);
     // An emulator's failure (no Java, a port taken) explains a stopped synth: report it first.
     const failed = results.find((result) => result.status === 'rejected');

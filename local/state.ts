@@ -35,18 +35,23 @@ export const stateDirVariable = 'GRECO_STATE_DIR';
 export const workDirVariable = 'GRECO_WORK_DIR';
 
 /**
- * The user-level state folder: `$GRECO_STATE_DIR` (resolved against the current folder), else
+ * The user-level state folder: `$GRECO_STATE_DIR` (relative to `cwd`), else
  * `$XDG_STATE_HOME/greco`, else `~/.local/state/greco` (the XDG Base Directory specification's
  * place for state; a relative `XDG_STATE_HOME` is ignored, as the specification says).
  *
  * @param env - the environment to read. @default process.env
- * @param home - the home folder. @default os.homedir()
+ * @param home - the home folder. @default - `$HOME` of `env`, else os.homedir()
+ * @param cwd - what a relative `GRECO_STATE_DIR` is relative to. @default process.cwd()
  * @example
  * userStateDir({ XDG_STATE_HOME: '/home/ada/.state' }); // '/home/ada/.state/greco'
  */
-export function userStateDir(env: NodeJS.ProcessEnv = process.env, home: string = homedir()): string {
+export function userStateDir(
+  env: NodeJS.ProcessEnv = process.env,
+  home: string = env.HOME === undefined || env.HOME === '' ? homedir() : env.HOME,
+  cwd: string = process.cwd(),
+): string {
   const own = env[stateDirVariable];
-  if (own !== undefined && own !== '') return resolve(own);
+  if (own !== undefined && own !== '') return resolve(cwd, own);
   const xdg = env.XDG_STATE_HOME;
   if (xdg !== undefined && isAbsolute(xdg)) return join(xdg, 'greco');
   return join(home, '.local', 'state', 'greco');
@@ -61,6 +66,8 @@ export interface LocalCloudEndpoints {
   readonly eventbridge: string;
   /** CloudWatch Logs: function output, in `/aws/lambda/<function name>` (`AWS_ENDPOINT_URL_CLOUDWATCH_LOGS`). */
   readonly logs: string;
+  /** IAM: roles and inline policies, recorded and not enforced (`AWS_ENDPOINT_URL_IAM`). */
+  readonly iam: string;
   /** The OIDC issuer URL (`iss` of minted tokens); `POST <issuer>/token` mints one. */
   readonly issuer: string;
 }

@@ -9,15 +9,18 @@ const projectDir = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const local: Command = {
   name: 'local',
   summary: 'run the local cloud in the foreground (what npm start does)',
-  usage: `Usage: greco local [--persist] [--port-base N] [--work-dir DIR] [--no-example]
+  usage: `Usage: greco local [--persist] [--port-base N] [--work-dir DIR] [--no-example] [--verbose]
 
-Runs node local/main.ts with the same options (see docs/local-cloud.md) until Ctrl-C. Once the
+Runs node local/main.ts with the same options (see docs/local-cloud.md) until Ctrl-C; --verbose
+also prints the functions' output (otherwise in CloudWatch Logs: greco logs NAME). Once the
 local cloud is ready it logs the CLI in as workspace demo with every role and applies the
 example fleet (examples/fleet/greco.yaml; --no-example skips that). Then, in another terminal:
 greco invoke greeter --payload '{"name":"Ada"}', greco apply -f examples/fleet/greco.yaml.
 `,
   async run(args, ctx) {
-    const child = spawn(process.execPath, [resolve(projectDir, 'local/main.ts'), ...args], {
+    // --verbose is a global option of greco: npm start takes it as its own.
+    const forwarded = ctx.verbose ? [...args, '--verbose'] : args;
+    const child = spawn(process.execPath, [resolve(projectDir, 'local/main.ts'), ...forwarded], {
       cwd: projectDir,
       stdio: 'inherit',
     });

@@ -6,6 +6,7 @@ import { loadSession, type Session, saveDraftId, savedDraftId } from '../context
 import { CliError } from '../errors.ts';
 import { type CodePackage, packageFunction } from '../package.ts';
 import { type PlanView, renderPlan } from '../render.ts';
+import { inlineCodeBudgetBytes, uploadZip } from '../upload.ts';
 
 /** A draft as the API describes it (the fields the CLI reads). */
 interface DraftMeta {
@@ -24,7 +25,8 @@ export interface PlanResult {
 }
 
 /**
- * Packages every function of greco.yaml, puts the whole model into this workspace's draft
+ * Packages every function of greco.yaml (code above the inline budget is uploaded through
+ * `POST /v1/artifacts` and referred to by sha256, see cli/upload.ts), puts the whole model into this workspace's draft
  * (`PUT /v1/drafts/{id}` with `If-Match`; a new draft with `POST /v1/drafts` when there is none
  * open), and reads its plan (`GET /v1/drafts/{id}/plan`). The draft id is remembered in
  * `<work dir>/drafts.json`.
@@ -48,12 +50,22 @@ export async function planFile(path: string, ctx: CommandContext): Promise<PlanR
         `  packaged ${fn.name}: ${pkg.zip.length} bytes, sha256 ${pkg.sha256.slice(0, 12)}${pkg.bundled ? ' (bundled with esbuild)' : ''}\n`,
       );
   }
-  const functions = file.functions.map((fn) => {
+  const api = new ApiClient(session.apiUrl, session.token);
+  // Code rides inline while the model's inline zips stay within the budget; larger code goes
+  // through a presigned upload to the artifacts bucket and is referred to by sha256.
+  let inlineBytes = 0;
+  const functions = [];
+  for (const fn of file.functions) {
     const { codeDir: _codeDir, ...settings } = fn;
     const pkg = packages.get(fn.name) as CodePackage;
-    return { ...settings, code: { zipBase64: Buffer.from(pkg.zip).toString('base64') } };
-  });
-  const api = new ApiClient(session.apiUrl, session.token);
+    if (inlineBytes + pkg.zip.length <= inlineCodeBudgetBytes) {
+      inlineBytes += pkg.zip.length;
+      functions.push({ ...settings, code: { zipBase64: Buffer.from(pkg.zip).toString('base64') } });
+    } else {
+      await uploadZip(api, fn.name, pkg.zip, pkg.sha256, ctx);
+      functions.push({ ...settings, code: { sha256: pkg.sha256 } });
+    }
+  }
   const model = { functions };
 
   let draft: DraftMeta | undefined;
@@ -87,7 +99,8 @@ export const plan: Command = {
   usage: `Usage: greco plan -f greco.yaml [--json]
 
 Packages each function's code folder (deterministic zips; a folder with a package.json is
-bundled with esbuild, its npm dependencies included), puts the whole model into this
+bundled with esbuild, its npm dependencies included; code above 4 MiB is uploaded through a
+presigned URL, POST /v1/artifacts, with progress on stderr), puts the whole model into this
 workspace's draft (created on first use, remembered in <work dir>/drafts.json), and prints the
 plan against the live model: + create, ~ update (field: before → after), - delete.
 

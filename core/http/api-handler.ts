@@ -22,7 +22,7 @@ export interface ApiHandlerOptions {
  * and `jsonBody()` (415/413/400 before any route code runs).
  *
  * @example
- * export const handler = apiHandler(functionsRoutes({ store }));
+ * export const handler = apiHandler(functionsRoutes({ live: new LiveModels(table) }));
  */
 export function apiHandler(routes: Routes, options: ApiHandlerOptions = {}) {
   return middy(dispatch(routes))

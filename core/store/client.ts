@@ -33,6 +33,8 @@ export function createConfigTableClient(overrides: DynamoDBClientConfig = {}): D
     requestHandler: {
       connectionTimeout: StoreClientLimits.connectionTimeoutMs,
       requestTimeout: StoreClientLimits.requestTimeoutMs,
+      // Without it, @smithy/node-http-handler 4.x only logs a warning when requestTimeout passes.
+      throwOnRequestTimeout: true,
     },
     ...overrides,
   });

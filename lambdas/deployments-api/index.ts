@@ -21,7 +21,7 @@ const stores = createDeploymentStores({
 const sfn = new SFNClient({
   maxAttempts: 3,
   retryMode: 'standard',
-  requestHandler: { connectionTimeout: 1_000, requestTimeout: 5_000 },
+  requestHandler: { connectionTimeout: 1_000, requestTimeout: 5_000, throwOnRequestTimeout: true },
 });
 
 export const handler = apiHandler(

@@ -19,13 +19,13 @@ const log = createLogger();
 
 const lambda = new LambdaClient({
   retryStrategy: new HotPathRetryStrategy(),
-  requestHandler: { connectionTimeout: 1000, requestTimeout: 2500 },
+  requestHandler: { connectionTimeout: 1000, requestTimeout: 2500, throwOnRequestTimeout: true },
 });
 const lambdaTimer = trackApiTime(lambda);
 
 const eventBridge = new EventBridgeClient({
   maxAttempts: 2,
-  requestHandler: { connectionTimeout: 200, requestTimeout: 300 },
+  requestHandler: { connectionTimeout: 200, requestTimeout: 300, throwOnRequestTimeout: true },
 });
 const eventsTimer = trackApiTime(eventBridge);
 

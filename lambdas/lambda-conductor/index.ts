@@ -6,8 +6,10 @@
  *
  * Environment (domain/env.ts): `GRECO_CONFIG_TABLE`, `GRECO_ARTIFACTS_BUCKET`,
  * `GRECO_DATA_PLANE_ROLE_ARN`, `GRECO_MANAGED_PREFIX`, optional `GRECO_CONDUCTOR_RATE_LIMIT`
- * (requests per second, default 10).
+ * (requests per second, default 10), optional `GRECO_DATA_PLANE_BOUNDARY_ARN` (per-workspace
+ * execution roles with that boundary; unset: every function runs under the shared role).
  */
+import { IAMClient } from '@aws-sdk/client-iam';
 import { conductorHandler } from '../../core/conductor/kit/handler.ts';
 import { createConductorLambdaClient } from '../../core/conductor/kit/rate-limit.ts';
 import { LambdaConductor } from '../../core/conductor/lambda/conductor.ts';
@@ -22,6 +24,8 @@ if (!Number.isFinite(rateLimit) || rateLimit <= 0) {
   );
 }
 
+const boundaryArn = optionalEnv(EnvNames.dataPlaneBoundaryArn, '');
+
 const conductor = new LambdaConductor({
   lambda: createConductorLambdaClient({ requestsPerSecond: rateLimit }),
   doc: createConfigTableDocumentClient(),
@@ -29,6 +33,7 @@ const conductor = new LambdaConductor({
   artifactsBucket: requireEnv(EnvNames.artifactsBucket),
   executionRoleArn: requireEnv(EnvNames.dataPlaneRoleArn),
   managedPrefix: requireEnv(EnvNames.managedPrefix),
+  ...(boundaryArn === '' ? {} : { workspaceRoles: { iam: new IAMClient({}), boundaryArn } }),
   logger,
 });
 

@@ -1,6 +1,7 @@
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { uploadKeyPrefix } from '../../core/artifacts.ts';
 import { dataBucket } from './data-bucket.ts';
 
 /** Key prefix of code zips in the artifacts bucket: `code/<sha256>.zip`. */
@@ -17,6 +18,13 @@ export const accessLogRetentionDays = 365;
  * bytes), so a noncurrent version only appears when a zip is re-uploaded or deleted by mistake.
  */
 export const noncurrentVersionRetentionDays = 30;
+
+/**
+ * Days a presigned upload (`uploads/<workspace>/<sha256>.zip`) that no spec has used is kept. A
+ * presigned URL is valid for 15 minutes and the CLI uses the upload right after it, so a day
+ * leaves room for a slow user and keeps abandoned uploads from piling up.
+ */
+export const unusedUploadRetentionDays = 1;
 
 /**
  * The artifacts bucket for code zips (`code/<sha256>.zip`), and the bucket that receives its S3
@@ -59,6 +67,11 @@ export class ArtifactsBucket extends Construct {
       accessLogsBucket: this.accessLogsBucket,
       accessLogsPrefix: 'artifacts/',
       noncurrentVersionRetentionDays,
+    });
+    this.bucket.addLifecycleRule({
+      id: 'expire-unused-uploads',
+      prefix: uploadKeyPrefix,
+      expiration: Duration.days(unusedUploadRetentionDays),
     });
   }
 }

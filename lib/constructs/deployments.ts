@@ -182,6 +182,7 @@ export class Deployments extends Construct {
       artifactsBucket: props.artifactsBucket,
       snapshotsBucket: this.snapshotsBucket,
       dataPlaneRole: this.dataPlaneRole,
+      dataPlaneBoundary: this.dataPlaneBoundary,
       managedPrefix: props.managedPrefix,
       conductorRateLimit,
     };

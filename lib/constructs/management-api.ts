@@ -9,6 +9,7 @@ import { Grant } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { BucketGrants, type IBucket } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { uploadKeyPrefix } from '../../core/artifacts.ts';
 import { EnvNames } from '../../domain/env.ts';
 import { ControlPlaneMetrics } from '../../domain/metrics.ts';
 import { nagReference, sharedNagReasons } from '../nag.ts';
@@ -30,6 +31,7 @@ export interface ManagementRoute {
 export const managementRoutes: readonly ManagementRoute[] = [
   { method: HttpMethod.GET, path: '/v1/functions', handler: 'functions-api' },
   { method: HttpMethod.GET, path: '/v1/functions/{name}', handler: 'functions-api' },
+  { method: HttpMethod.GET, path: '/v1/openapi.json', handler: 'functions-api' },
   { method: HttpMethod.POST, path: '/v1/drafts', handler: 'drafts-api' },
   { method: HttpMethod.GET, path: '/v1/drafts', handler: 'drafts-api' },
   { method: HttpMethod.GET, path: '/v1/drafts/{id}', handler: 'drafts-api' },
@@ -38,6 +40,7 @@ export const managementRoutes: readonly ManagementRoute[] = [
   { method: HttpMethod.PUT, path: '/v1/drafts/{id}/functions/{name}', handler: 'drafts-api' },
   { method: HttpMethod.DELETE, path: '/v1/drafts/{id}/functions/{name}', handler: 'drafts-api' },
   { method: HttpMethod.GET, path: '/v1/drafts/{id}/plan', handler: 'drafts-api' },
+  { method: HttpMethod.POST, path: '/v1/artifacts', handler: 'drafts-api' },
   { method: HttpMethod.GET, path: '/v1/audit', handler: 'audit-api' },
   { method: HttpMethod.POST, path: '/v1/drafts/{id}/deployments', handler: 'deployments-api' },
   { method: HttpMethod.GET, path: '/v1/deployments', handler: 'deployments-api' },
@@ -76,7 +79,7 @@ const accessLogFields = {
 export interface ManagementApiProps {
   /** The config table: read by every handler, written by drafts-api. */
   readonly table: ITable;
-  /** The artifacts bucket: drafts-api reads and writes `code/*`. */
+  /** The artifacts bucket: drafts-api reads and writes `code/*` and the presigned uploads `uploads/*`. */
   readonly artifactsBucket: IBucket;
   /** Issuer URL of accepted JWTs (`iss`), `https://...`. */
   readonly jwtIssuer: string;
@@ -102,7 +105,8 @@ export interface ManagementApiProps {
  * {@link managementRoutes} as Lambda proxy integrations (payload format 2.0).
  *
  * Permissions, all by `grantXxx`: functions-api and audit-api read the table; drafts-api reads and
- * writes the table, gets and puts objects under `code/*` in the artifacts bucket and lists it.
+ * writes the table, gets and puts objects under `code/*` in the artifacts bucket and lists it, and
+ * signs uploads to, reads and deletes the staging objects under `uploads/*` (`POST /v1/artifacts`).
  */
 export class ManagementApi extends Construct {
   readonly httpApi: HttpApi;
@@ -168,6 +172,16 @@ export class ManagementApi extends Construct {
       's3:GetObject',
       's3:PutObject',
     );
+    // Presigned uploads: the URL carries drafts-api's own PutObject right on the staging prefix;
+    // the first spec that uses an upload reads it, promotes it to code/ and deletes it.
+    const uploadObjects = `${uploadKeyPrefix}*`;
+    BucketGrants.fromBucket(props.artifactsBucket).actionsOnObjectKeys(
+      draftsApi.function,
+      uploadObjects,
+      's3:PutObject',
+      's3:GetObject',
+      's3:DeleteObject',
+    );
     // ListBucket makes HeadObject/GetObject on a missing key answer 404 instead of 403 (S3 API Reference, HeadObject).
     Grant.addToPrincipal({
       grantee: draftsApi.function,
@@ -177,6 +191,11 @@ export class ManagementApi extends Construct {
     Validations.of(draftsApi.role).acknowledge({
       id: `AwsSolutions-IAM5[Resource::${nagReference(this, props.artifactsBucket.bucketArn)}/${codeObjects}]`,
       reason: sharedNagReasons.codeObjects,
+    });
+    Validations.of(draftsApi.role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::${nagReference(this, props.artifactsBucket.bucketArn)}/${uploadObjects}]`,
+      reason:
+        'Presigned uploads are keyed uploads/<workspace>/<sha256>.zip and both are known only at run time: the grant covers the uploads/ prefix only',
     });
 
     this.authorizer = new HttpJwtAuthorizer('JwtAuthorizer', props.jwtIssuer, {

@@ -3,7 +3,8 @@
  * time per process, warm processes reused per function version (a small pool per snapshot of code
  * and configuration), the function's timeout enforced by killing the process, and its output
  * forwarded, line by line, as Lambda sends it to CloudWatch Logs: to the log group
- * `/aws/lambda/<function name>`, one log stream per process (execution environment).
+ * `/aws/lambda/<function name>` (or the function's `LoggingConfig.LogGroup`), one log stream per
+ * process (execution environment).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -17,7 +18,7 @@ import type {
   ResultMessage,
   RuntimeMessage,
 } from './runtime-protocol.ts';
-import { type FunctionSnapshot, type InvocationTarget, nodeRuntimeMajor } from './store.ts';
+import { type FunctionSnapshot, functionLogGroup, type InvocationTarget, nodeRuntimeMajor } from './store.ts';
 
 /** Lambda quota: response payload of a synchronous invocation, as the runtime measures it (bytes). */
 export const responsePayloadLimitBytes = 6_291_556;
@@ -34,7 +35,10 @@ export type LogSink = (line: string) => void;
 
 /** One line of a function's output, addressed as Lambda sends it to CloudWatch Logs. */
 export interface FunctionLogEvent {
-  /** `/aws/lambda/<function name>` (`AWS_LAMBDA_LOG_GROUP_NAME`). */
+  /**
+   * `AWS_LAMBDA_LOG_GROUP_NAME`: the function's `LoggingConfig.LogGroup`, else
+   * `/aws/lambda/<function name>`.
+   */
   readonly logGroupName: string;
   /**
    * `YYYY/MM/DD/[<version>]<32 hex digits>` (`AWS_LAMBDA_LOG_STREAM_NAME`): one stream per function
@@ -59,10 +63,15 @@ interface LogDestination {
   readonly logStreamName: string;
 }
 
-/** A new stream name, as Lambda names the stream of an execution environment. */
-function newLogStreamName(version: string): string {
+/**
+ * A new stream name, as Lambda names the stream of an execution environment: `YYYY/MM/DD/[<version>]<id>`
+ * in the default group, `YYYY/MM/DD/<function name>[<version>]<id>` in a custom one
+ * (`LoggingConfig.LogGroup`), which the functions of several names share.
+ */
+function newLogStreamName(target: InvocationTarget): string {
   const day = new Date().toISOString().slice(0, 10).replaceAll('-', '/');
-  return `${day}/[${version}]${randomBytes(16).toString('hex')}`;
+  const owner = target.snapshot.logGroup === undefined ? '' : target.functionName;
+  return `${day}/${owner}[${target.version}]${randomBytes(16).toString('hex')}`;
 }
 
 /** Options of {@link FunctionRunner}. */
@@ -355,7 +364,7 @@ export class FunctionRunner {
     const { target } = pool;
     const { snapshot } = target;
     this.#coldStarts += 1;
-    const log: LogDestination = { target, logStreamName: newLogStreamName(target.version) };
+    const log: LogDestination = { target, logStreamName: newLogStreamName(target) };
     const child = spawn(
       process.execPath,
       [`--max-old-space-size=${Math.floor((snapshot.memoryMiB * 90) / 100)}`, bootstrapPath],
@@ -475,7 +484,7 @@ export class FunctionRunner {
       AWS_LAMBDA_FUNCTION_VERSION: target.version,
       AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(snapshot.memoryMiB),
       AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
-      AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${target.functionName}`,
+      AWS_LAMBDA_LOG_GROUP_NAME: functionLogGroup(target.functionName, snapshot),
       AWS_LAMBDA_LOG_STREAM_NAME: logStreamName,
       // Lambda sets the execution role's credentials; locally, fake ones (never the host's).
       AWS_ACCESS_KEY_ID: localCredentials.accessKeyId,
@@ -513,7 +522,7 @@ export class FunctionRunner {
       return;
     }
     sink({
-      logGroupName: `/aws/lambda/${target.functionName}`,
+      logGroupName: functionLogGroup(target.functionName, target.snapshot),
       logStreamName,
       timestamp: Date.now(),
       message: line,
@@ -530,7 +539,7 @@ export class FunctionRunner {
       trace: [],
     };
     this.#log(
-      { target: request.target, logStreamName: newLogStreamName(request.target.version) },
+      { target: request.target, logStreamName: newLogStreamName(request.target) },
       `Runtime.Unsupported: ${error.errorMessage}`,
     );
     return {

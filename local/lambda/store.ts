@@ -70,6 +70,10 @@ export interface FunctionSnapshot {
   readonly lastModified: string;
   /** Members accepted and echoed as given (VpcConfig, DeadLetterConfig, KMSKeyArn). */
   readonly echoed: Readonly<Record<string, unknown>>;
+  /** `LoggingConfig.LogGroup`: where the output goes. @default - `/aws/lambda/<function name>` */
+  readonly logGroup?: string;
+  /** `LoggingConfig.LogFormat`, echoed (output is written as text whatever it says). @default 'Text' */
+  readonly logFormat?: string;
 }
 
 interface VersionRecord {
@@ -893,7 +897,7 @@ export class FunctionStore {
       Architectures: [...snapshot.architectures],
       EphemeralStorage: { Size: snapshot.ephemeralStorageMiB },
       SnapStart: { ApplyOn: 'None', OptimizationStatus: 'Off' },
-      LoggingConfig: { LogFormat: 'Text', LogGroup: `/aws/lambda/${name}` },
+      LoggingConfig: { LogFormat: snapshot.logFormat ?? 'Text', LogGroup: functionLogGroup(name, snapshot) },
       ...snapshot.echoed,
     };
     if (Object.keys(snapshot.variables).length > 0)
@@ -958,6 +962,8 @@ interface ConfigurationInput {
   architectures?: string[];
   tracingMode?: string;
   echoed?: Record<string, unknown>;
+  logGroup?: string;
+  logFormat?: string;
 }
 
 const rolePattern = /^arn:(aws[a-zA-Z-]*)?:iam::\d{12}:role\/?[a-zA-Z_0-9+=,.@\-_/]+$/;
@@ -1002,6 +1008,19 @@ function readConfiguration(input: Input, operation: 'create' | 'update'): Config
   if (architectures !== undefined) config.architectures = architectures;
   const tracing = input.object('TracingConfig')?.string('Mode', { oneOf: ['Active', 'PassThrough'] });
   if (tracing !== undefined) config.tracingMode = tracing;
+  // LoggingConfig (Lambda API Reference, LoggingConfig): LogGroup 1 to 512 of `[\.\-_/#A-Za-z0-9]+`.
+  const logging = input.object('LoggingConfig');
+  if (logging !== undefined) {
+    const group = logging.string('LogGroup', {
+      minLength: 1,
+      maxLength: 512,
+      pattern: /^[.\-_/#A-Za-z0-9]+$/,
+      patternText: '[\\.\\-_/#A-Za-z0-9]+',
+    });
+    if (group !== undefined) config.logGroup = group;
+    const format = logging.string('LogFormat', { oneOf: ['Text', 'JSON'] });
+    if (format !== undefined) config.logFormat = format;
+  }
   const layers = input.stringList('Layers');
   if (layers !== undefined && layers.length > 0) {
     throw invalidParameterValue(
@@ -1133,7 +1152,17 @@ function makeSnapshot(
     code,
     lastModified: lambdaTimestamp(),
     echoed: config.echoed ?? defaults.echoed,
+    ...(config.logGroup === undefined ? {} : { logGroup: config.logGroup }),
+    ...(config.logFormat === undefined ? {} : { logFormat: config.logFormat }),
   };
+}
+
+/**
+ * The log group a function's output goes to: `LoggingConfig.LogGroup` when set, else Lambda's
+ * default `/aws/lambda/<function name>`.
+ */
+export function functionLogGroup(functionName: string, snapshot: Pick<FunctionSnapshot, 'logGroup'>): string {
+  return snapshot.logGroup ?? `/aws/lambda/${functionName}`;
 }
 
 function readMaxItems(value: string | undefined, max: number, fallback: number): number {

@@ -5,6 +5,7 @@ import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BodyTooLargeError, closeServer, listen } from '../http.ts';
+import { localCredentials } from '../net.ts';
 import {
   createBucket,
   deleteBucket,
@@ -17,6 +18,7 @@ import {
 import { S3Error } from './errors.ts';
 import { listObjects, listObjectVersions } from './listings.ts';
 import { copyObject, deleteObject, deleteObjects, getObject, putObject } from './objects.ts';
+import { isPresigned, type KnownKeys, verifyPresigned } from './presigned.ts';
 import { notImplemented, type S3Request } from './request.ts';
 import { S3Store } from './store.ts';
 import { xmlDeclaration, xmlElement } from './xml.ts';
@@ -30,6 +32,14 @@ export interface S3EmulatorOptions {
    * @default - a new temporary folder, removed on close
    */
   readonly dataDir?: string;
+  /**
+   * Access keys that sign presigned URLs (access key id → secret access key): a presigned
+   * request is verified against them. Header-signed requests are not verified.
+   * @default - the local cloud's credentials (local/net.ts `localCredentials`)
+   */
+  readonly keys?: KnownKeys;
+  /** Clock of presigned URLs' expiry. @default - the system clock */
+  readonly now?: () => Date;
 }
 
 /** A running S3 emulator. */
@@ -80,7 +90,9 @@ const plainParameters = new Set([
  * `501 NotImplemented` naming what was asked. Bodies sent with `aws-chunked` encoding are
  * decoded; Content-MD5, `x-amz-content-sha256` and the flexible checksums (CRC32, CRC32C,
  * CRC64NVME, SHA1, SHA256, header or trailer) are verified (`BadDigest` on mismatch). SigV4
- * signatures are not verified: any credentials work.
+ * header signatures are not verified (any credentials work); presigned URLs (query-string
+ * authentication) are: a tampered URL answers 403 `SignatureDoesNotMatch`, an expired one 403
+ * `AccessDenied` "Request has expired" (local/s3/presigned.ts).
  *
  * @example
  * const s3 = await startS3Emulator();
@@ -92,8 +104,11 @@ export async function startS3Emulator(options: S3EmulatorOptions = {}): Promise<
   const temporary = options.dataDir === undefined;
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'greco-s3-')));
   const store = await S3Store.open(dataDir);
+  const keys: KnownKeys =
+    options.keys ?? new Map([[localCredentials.accessKeyId, localCredentials.secretAccessKey]]);
+  const now = options.now ?? (() => new Date());
   const server = createServer((req, res) => {
-    void handle(store, req, res);
+    void handle(store, req, res, { keys, now });
   });
   const endpoint = await listen(server, options.port ?? 0);
   return {
@@ -106,13 +121,21 @@ export async function startS3Emulator(options: S3EmulatorOptions = {}): Promise<
   };
 }
 
-async function handle(store: S3Store, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handle(
+  store: S3Store,
+  req: IncomingMessage,
+  res: ServerResponse,
+  auth: { keys: KnownKeys; now: () => Date },
+): Promise<void> {
   const requestId = randomBytes(8).toString('hex').toUpperCase();
   const method = req.method ?? 'GET';
   try {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const { bucket, key } = bucketAndKey(req.headers.host, url.pathname);
-    await route(store, { req, res, method, bucket, key, query: url.searchParams, requestId });
+    const query = isPresigned(url.searchParams)
+      ? verifyPresigned(req, req.url ?? '/', auth.keys, auth.now())
+      : url.searchParams;
+    await route(store, { req, res, method, bucket, key, query, requestId });
   } catch (error) {
     const s3Error =
       error instanceof S3Error

@@ -1,7 +1,7 @@
 /**
  * Drives the local cloud with the AWS CLI (`/usr/bin/aws`, Debian's `awscli`), as a user would:
  * list functions, invoke one, start and describe a state machine execution, read and follow a
- * function's logs (`aws logs tail`).
+ * function's logs (`aws logs tail`), and IAM roles (`aws iam`).
  */
 import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -268,5 +268,65 @@ describe('the AWS CLI against the local cloud', () => {
       { timeoutMs: 30_000, intervalMs: 200, what: 'the execution to succeed' },
     );
     expect(JSON.parse(described.output as string)).toEqual({ doubled: 10 });
+  });
+
+  it('creates a role, puts its inline policy and lists it with aws iam', async () => {
+    // Prepare
+    const trust = {
+      Version: '2012-10-17',
+      Statement: [
+        { Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' },
+      ],
+    };
+    const policy = {
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Action: 'logs:*', Resource: '*' }],
+    };
+
+    // Act
+    const created = await cli(
+      cloud.endpoints.iam,
+      'iam',
+      'create-role',
+      '--role-name',
+      'cli-role',
+      '--path',
+      '/cli/',
+      '--assume-role-policy-document',
+      JSON.stringify(trust),
+    );
+    await run(
+      aws,
+      [
+        '--endpoint-url',
+        cloud.endpoints.iam,
+        'iam',
+        'put-role-policy',
+        '--role-name',
+        'cli-role',
+        '--policy-name',
+        'logs',
+        '--policy-document',
+        JSON.stringify(policy),
+      ],
+      { env: awsEnv(), timeout: 60_000 },
+    );
+    const listed = await cli(cloud.endpoints.iam, 'iam', 'list-roles', '--path-prefix', '/cli/');
+    const read = await cli(
+      cloud.endpoints.iam,
+      'iam',
+      'get-role-policy',
+      '--role-name',
+      'cli-role',
+      '--policy-name',
+      'logs',
+    );
+
+    // Assess
+    expect((created.Role as { Arn: string }).Arn).toBe('arn:aws:iam::000000000000:role/cli/cli-role');
+    expect(
+      (listed.Roles as { RoleName: string; AssumeRolePolicyDocument: unknown }[]).map((r) => r.RoleName),
+    ).toEqual(['cli-role']);
+    expect(read.PolicyDocument).toEqual(policy);
   });
 });

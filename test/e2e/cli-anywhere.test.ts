@@ -305,6 +305,17 @@ describe('greco from any folder, under the system Node.js', () => {
     expect(await exit).toEqual([0, null]);
   });
 
+  it('passes a SIGINT sent to the greco process alone (kill -INT <pid>) on as an interrupt: exit code 0', async () => {
+    // Prepare
+    const { child, exit } = await follow();
+
+    // Act
+    child.kill('SIGINT');
+
+    // Assess
+    expect(await exit).toEqual([0, null]);
+  });
+
   it('passes SIGTERM on to the Node.js 24 process and ends by the same signal', async () => {
     // Prepare
     const { child, exit } = await follow();

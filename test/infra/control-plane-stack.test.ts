@@ -258,6 +258,25 @@ describe('artifacts bucket', () => {
     });
   });
 
+  it('expires presigned uploads that no spec used after a day, and only those', () => {
+    const bucket = template.findResources('AWS::S3::Bucket')[bucketId] as CfnResource;
+    const rules = (bucket.Properties as { LifecycleConfiguration: { Rules: Record<string, unknown>[] } })
+      .LifecycleConfiguration.Rules;
+    expect(rules).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          Id: 'expire-unused-uploads',
+          Prefix: 'uploads/',
+          ExpirationInDays: 1,
+          Status: 'Enabled',
+        }),
+      ]),
+    );
+    expect(rules.filter((rule) => rule.ExpirationInDays !== undefined).map((rule) => rule.Prefix)).toEqual([
+      'uploads/',
+    ]);
+  });
+
   it('denies every request that does not use TLS', () => {
     template.hasResourceProperties('AWS::S3::BucketPolicy', {
       Bucket: { Ref: bucketId },
@@ -388,16 +407,22 @@ describe('handlers', () => {
     expect(table.flatMap((s) => s.Action)).toEqual(expect.arrayContaining([...readActions, ...writeActions]));
   });
 
-  it('drafts-api may get and put objects under code/ and list the bucket, nothing more in S3', () => {
+  it('drafts-api may get and put objects under code/, put, get and delete presigned uploads under uploads/ and list the bucket, nothing more in S3', () => {
     const s3 = statementsOf('drafts-api').filter((s) => s.Action.some((a) => a.startsWith('s3:')));
     const codeObjects = { 'Fn::Join': ['', [arnOf(bucketId), '/code/*']] };
+    const uploadObjects = { 'Fn::Join': ['', [arnOf(bucketId), '/uploads/*']] };
     expect(s3).toEqual(
       expect.arrayContaining([
         { Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: [codeObjects] },
+        {
+          Effect: 'Allow',
+          Action: ['s3:PutObject', 's3:GetObject', 's3:DeleteObject'],
+          Resource: [uploadObjects],
+        },
         { Effect: 'Allow', Action: ['s3:ListBucket'], Resource: [arnOf(bucketId)] },
       ]),
     );
-    expect(s3).toHaveLength(2);
+    expect(s3).toHaveLength(3);
   });
 
   it.each(['functions-api', 'drafts-api', 'audit-api'])(

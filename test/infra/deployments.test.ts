@@ -31,6 +31,7 @@ let acme: SynthesizedGreco;
 let stateMachineId: string;
 let snapshotsId: string;
 let dataPlaneRoleId: string;
+let boundaryId: string;
 let busId: string;
 let tableId: string;
 let artifactsId: string;
@@ -48,6 +49,9 @@ beforeAll(() => {
   });
   dataPlaneRoleId = onlyLogicalId(template, 'AWS::IAM::Role', {
     Description: Match.stringLikeRegexp('data-plane functions'),
+  });
+  boundaryId = onlyLogicalId(template, 'AWS::IAM::ManagedPolicy', {
+    Description: Match.stringLikeRegexp('Permissions boundary'),
   });
   busId = onlyLogicalId(template, 'AWS::Events::EventBus');
   tableId = onlyLogicalId(template, 'AWS::DynamoDB::Table');
@@ -193,6 +197,7 @@ describe('Lambda conductor', () => {
       [EnvNames.artifactsBucket]: { Ref: artifactsId },
       [EnvNames.snapshotsBucket]: { Ref: snapshotsId },
       [EnvNames.dataPlaneRoleArn]: arnOf(dataPlaneRoleId),
+      [EnvNames.dataPlaneBoundaryArn]: { Ref: boundaryId },
       [EnvNames.managedPrefix]: 'greco',
       [EnvNames.conductorRateLimit]: String(defaultConductorRateLimit),
     });
@@ -309,17 +314,38 @@ describe('Lambda conductor', () => {
     expect(lambda.map((s) => s.Resource)).toEqual([[managedArn('acme'), managedArn('acme', ':*')]]);
   });
 
-  it('may pass the data-plane role, to Lambda only, and no other role', () => {
+  it('may create workspace roles with the boundary only, read them, and pass them or the shared role to Lambda only', () => {
     const iam = statementsOfService('lambda-conductor').filter((s) =>
       s.Action.some((a) => a.startsWith('iam:')),
     );
+    const workspaceRoles = {
+      'Fn::Join': [
+        '',
+        [
+          'arn:',
+          { Ref: 'AWS::Partition' },
+          ':iam::',
+          { Ref: 'AWS::AccountId' },
+          ':role/greco/greco/workspaces/*',
+        ],
+      ],
+    };
+    const toLambdaOnly = { StringEquals: { 'iam:PassedToService': 'lambda.amazonaws.com' } };
     expect(iam).toEqual([
       {
         Effect: 'Allow',
         Action: ['iam:PassRole'],
         Resource: [arnOf(dataPlaneRoleId)],
-        Condition: { StringEquals: { 'iam:PassedToService': 'lambda.amazonaws.com' } },
+        Condition: toLambdaOnly,
       },
+      {
+        Effect: 'Allow',
+        Action: ['iam:CreateRole', 'iam:PutRolePolicy'],
+        Resource: [workspaceRoles],
+        Condition: { StringEquals: { 'iam:PermissionsBoundary': { Ref: boundaryId } } },
+      },
+      { Effect: 'Allow', Action: ['iam:GetRole'], Resource: [workspaceRoles] },
+      { Effect: 'Allow', Action: ['iam:PassRole'], Resource: [workspaceRoles], Condition: toLambdaOnly },
     ]);
   });
 

@@ -28,16 +28,31 @@ const rolesUnderPath = {
 };
 
 describe('grantWorkspaceRoles', () => {
-  it('creates, reads and writes the inline policy of roles under the workspace path only with the boundary', () => {
+  it('creates and writes the inline policy of roles under the workspace path only with the boundary', () => {
     template.hasResourceProperties('AWS::IAM::Policy', {
       PolicyDocument: {
         Statement: Match.arrayWith([
           {
             Sid: 'WorkspaceRolesWithBoundaryOnly',
             Effect: 'Allow',
-            Action: ['iam:CreateRole', 'iam:PutRolePolicy', 'iam:GetRole'],
+            Action: ['iam:CreateRole', 'iam:PutRolePolicy'],
             Resource: rolesUnderPath,
             Condition: { StringEquals: { 'iam:PermissionsBoundary': { Ref: boundaryId } } },
+          },
+        ]),
+      },
+    });
+  });
+
+  it('reads roles under the workspace path without the boundary condition GetRole does not support', () => {
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          {
+            Sid: 'ReadWorkspaceRoles',
+            Effect: 'Allow',
+            Action: 'iam:GetRole',
+            Resource: rolesUnderPath,
           },
         ]),
       },

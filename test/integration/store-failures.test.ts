@@ -1,3 +1,5 @@
+import type { AddressInfo, Socket } from 'node:net';
+import { createServer } from 'node:net';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { apiHandler } from '../../core/http/api-handler.ts';
@@ -199,4 +201,31 @@ describe('the config table unavailable', () => {
     expect(await client.config.maxAttempts()).toBe(3);
     client.destroy();
   });
+
+  it('gives up on a table that accepts the connection and never answers, instead of hanging', async () => {
+    // Prepare: a server that reads requests and never writes a byte back.
+    const sockets = new Set<Socket>();
+    const silent = createServer((socket) => {
+      sockets.add(socket);
+      socket.resume();
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as AddressInfo;
+    const client = createConfigTableClient({
+      endpoint: `http://127.0.0.1:${port}`,
+      region: localRegion,
+      credentials: localCredentials,
+      maxAttempts: 1,
+    });
+    const drafts = new DraftStore({ doc: createConfigTableDocumentClient(client), tableName: 'silent' });
+    try {
+      // Act + Assess: the request timeout ends the call (without throwOnRequestTimeout the SDK only
+      // warns and waits for ever, and this test would hit its own timeout).
+      await expect(drafts.listDrafts('silent')).rejects.toMatchObject({ status: 503 });
+    } finally {
+      client.destroy();
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
+  }, 30_000);
 });

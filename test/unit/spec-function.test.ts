@@ -434,7 +434,25 @@ describe('parseFunctionSpecInput', () => {
       'code.zipBase64',
       'is not a valid zip: the code package is empty (0 bytes)',
     ],
-    ['an unknown code field', { code: { sha256: sha, s3Key: 'x' } }, 'code.s3Key', 'is not a known field'],
+    ['an unknown code field', { code: { sha256: sha, bucket: 'x' } }, 'code.bucket', 'is not a known field'],
+    [
+      'a read-only s3Key that is not the key of its sha256',
+      { code: { sha256: sha, s3Key: 'x' } },
+      'code.s3Key',
+      `is read-only: the zip of this sha256 is "code/${sha}.zip", got "x"`,
+    ],
+    [
+      'a read-only field beside an inline zip',
+      { code: { zipBase64, sizeBytes: 10 } },
+      'code.sizeBytes',
+      'is read-only: send it only beside sha256, as GET answers it, or leave it out',
+    ],
+    [
+      'a negative read-only sizeBytes',
+      { code: { sha256: sha, sizeBytes: -1 } },
+      'code.sizeBytes',
+      "is read-only: must be the zip's size in bytes, got -1",
+    ],
     ['an unknown field', { description: 'hello' }, 'description', 'is not a known field'],
   ])('rejects %s', (_case, fields, field, message) => {
     expect(errorsOf({ ...base, ...fields })).toEqual([{ field, message }]);

@@ -36,6 +36,12 @@ export interface ConductorCall {
   /** When the call stops starting new changes, in ms since the Unix epoch (`Date.now()`'s clock). */
   readonly deadline: number;
   readonly logger: ConductorLogger;
+  /**
+   * What an adapter shares between the changes of this call (e.g. the Lambda adapter's workspace
+   * role, ensured once per call): a new map per call, never kept across calls or invocations.
+   * @default - no sharing: each change does its own work
+   */
+  readonly scratch?: Map<string, unknown>;
 }
 
 /** One change's staging in prepare: the call, and what has been staged so far. */

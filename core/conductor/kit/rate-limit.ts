@@ -176,7 +176,7 @@ export function createConductorLambdaClient(options: ConductorLambdaClientOption
       maxDelayMs: options.maxDelayMs ?? conductorRateDefaults.maxDelayMs,
       deadlineMs: options.deadlineMs ?? conductorRateDefaults.deadlineMs,
     }),
-    requestHandler: { connectionTimeout: 2_000, requestTimeout: 10_000 },
+    requestHandler: { connectionTimeout: 2_000, requestTimeout: 10_000, throwOnRequestTimeout: true },
     ...options.clientConfig,
   });
   installRateLimit(lambda, {

@@ -309,6 +309,7 @@ export class ConductorRunner {
       targetEpoch: req.targetEpoch,
       deadline: callDeadline(budgetMs),
       logger: this.#logger,
+      scratch: new Map(),
     };
     const fields = { conductor: this.#conductor.name, action: req.action, ...this.#ids(call) };
     try {

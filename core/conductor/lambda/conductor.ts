@@ -5,12 +5,14 @@
  *
  * - vet: runtime, `core/spec.ts`'s bounds and the managed name per change; the account's
  *   unreserved concurrency for the change set (`vet.ts`);
- * - stage: create or update `$LATEST`, then publish a version; `live` is never touched (`stage.ts`);
+ * - stage: ensure the workspace's execution role (`roles.ts`, once per call), create or update
+ *   `$LATEST`, then publish a version; `live` is never touched (`stage.ts`);
  * - commit: `live` → the staged version and the committed concurrency; abort: delete what prepare
  *   created or published (`finish.ts`).
  *
  * @module
  */
+import type { IAMClient } from '@aws-sdk/client-iam';
 import type { LambdaClient } from '@aws-sdk/client-lambda';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import {
@@ -36,8 +38,22 @@ export interface LambdaConductorOptions {
   readonly tableName: string;
   /** Bucket of code zips, by `code.s3Key` of the spec (`code/<sha256>.zip`). */
   readonly artifactsBucket: string;
-  /** The data-plane execution role: the only `Role` the conductor gives functions. */
+  /**
+   * The shared data-plane execution role: used only when {@link workspaceRoles} is unset.
+   */
   readonly executionRoleArn: string;
+  /**
+   * Per-workspace execution roles: before staging a workspace's functions in a call, the conductor
+   * ensures the role `<prefix>-ws-<workspace>` under `/greco/<prefix>/workspaces/` with this
+   * permissions boundary, and gives the workspace's functions that role and their workspace log
+   * group (core/conductor/lambda/roles.ts).
+   * @default - no per-workspace roles: every function gets {@link executionRoleArn}
+   */
+  readonly workspaceRoles?: {
+    readonly iam: IAMClient;
+    /** ARN of the data-plane permissions boundary (`GRECO_DATA_PLANE_BOUNDARY_ARN`). */
+    readonly boundaryArn: string;
+  };
   /** Prefix of managed function names (`GRECO_MANAGED_PREFIX`). */
   readonly managedPrefix: string;
   /**
@@ -94,6 +110,16 @@ export class LambdaConductor {
       lambda: options.lambda,
       artifactsBucket: options.artifactsBucket,
       roleArn: options.executionRoleArn,
+      ...(options.workspaceRoles === undefined
+        ? {}
+        : {
+            workspaceRoles: {
+              iam: options.workspaceRoles.iam,
+              boundaryArn: options.workspaceRoles.boundaryArn,
+              managedPrefix: options.managedPrefix,
+              region: () => options.lambda.config.region(),
+            },
+          }),
       maxInFlight: options.maxInFlight ?? lambdaConductorDefaults.maxInFlight,
       waiterMinDelaySeconds: options.waiterMinDelaySeconds ?? lambdaConductorDefaults.waiterMinDelaySeconds,
       waiterMaxDelaySeconds: options.waiterMaxDelaySeconds ?? lambdaConductorDefaults.waiterMaxDelaySeconds,
@@ -127,6 +153,7 @@ export class LambdaConductor {
    * @throws InvalidConductorRequestError when the request is malformed (nothing is read or written)
    * @throws ConductorStateError when the deployment's records contradict the contract
    * @throws ConductorLambdaError when Lambda refuses a call for a reason that is not the change's
+   * @throws ConductorIamError when IAM refuses a call of the workspace-role step (e.g. AccessDenied)
    */
   run(request: unknown, budgetMs?: number): Promise<ConductorResponse> {
     return this.#runner.run(request, budgetMs);

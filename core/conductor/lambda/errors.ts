@@ -39,6 +39,12 @@ const rejectionErrorNames = new Set([
   'RequestTooLargeException',
 ]);
 
+/**
+ * Lambda's answer to a function given a role IAM has not propagated yet ("The role defined for the
+ * function cannot be assumed by Lambda."), a few seconds after CreateRole: transient.
+ */
+const roleNotAssumableYet = /role defined for the function cannot be assumed by Lambda/i;
+
 /** Lambda errors that mean "not now": the change stays pending and the call is repeated. */
 const transientErrorNames = new Set([
   'TooManyRequestsException',
@@ -96,6 +102,13 @@ export function lambdaFailure(
       code: 'CODE_MISSING',
       function: change.name,
       message: `the code of ${change.name} (s3://${artifactsBucket}/${change.spec?.code.s3Key}) is not in the artifacts bucket: ${message}`,
+    });
+  }
+  // A role created seconds ago is not assumable by Lambda yet (IAM is eventually consistent):
+  // not the change's fault, a later batch succeeds.
+  if (name === 'InvalidParameterValueException' && roleNotAssumableYet.test(message)) {
+    return new TransientChangeError(`${operation} ${change.managedName}: ${name}: ${message}`, {
+      cause: error,
     });
   }
   if (rejectionErrorNames.has(name)) {

@@ -7,6 +7,7 @@
 import type { LambdaClient } from '@aws-sdk/client-lambda';
 import { minUnreservedConcurrency } from '../../../domain/lambda-quotas.ts';
 import { conductorRunnerDefaults } from '../kit/runner.ts';
+import type { WorkspaceRoleSettings } from './roles.ts';
 
 /** Defaults of the Lambda conductor's options (`LambdaConductorOptions`). */
 export const lambdaConductorDefaults = {
@@ -28,8 +29,17 @@ export interface LambdaSettings {
   readonly lambda: LambdaClient;
   /** Bucket of code zips, by `code.s3Key` of the spec (`code/<sha256>.zip`). */
   readonly artifactsBucket: string;
-  /** The data-plane execution role: the only `Role` the conductor gives functions. */
+  /**
+   * The shared data-plane execution role: the `Role` of every function only when
+   * {@link workspaceRoles} is unset (no boundary configured); otherwise unused.
+   */
   readonly roleArn: string;
+  /**
+   * Per-workspace execution roles (core/conductor/lambda/roles.ts): each workspace's functions run
+   * under their own role and log to their workspace log group.
+   * @default - every function gets {@link roleArn} and Lambda's default log group
+   */
+  readonly workspaceRoles?: WorkspaceRoleSettings;
   /** Changes worked on at once, also when vetting the change set. */
   readonly maxInFlight: number;
   /** Smallest pause between waiter polls, in seconds (> 0). */

@@ -1,6 +1,7 @@
 /**
  * prepare of one change on Lambda, without touching `live`: CreateFunction (code from the
- * artifacts bucket, the data-plane execution role, greco's tags, `Publish: false`) or
+ * artifacts bucket, the workspace's execution role and log group (`roles.ts`), greco's tags,
+ * `Publish: false`) or
  * UpdateFunctionCode / UpdateFunctionConfiguration (one at a time, waiting in between) and tags,
  * then PublishVersion with the expected `CodeSha256` and the deployment id in its `Description`.
  *
@@ -15,12 +16,14 @@ import {
   type CreateFunctionCommandInput,
   type FunctionConfiguration,
   type GetFunctionCommandOutput,
+  type LoggingConfig,
   PublishVersionCommand,
   TagResourceCommand,
   UntagResourceCommand,
   UpdateFunctionCodeCommand,
   UpdateFunctionConfigurationCommand,
 } from '@aws-sdk/client-lambda';
+import { workspaceLogGroupName } from '../../../domain/data-plane-roles.ts';
 import { GrecoTags } from '../../../domain/tags.ts';
 import type { ChangeItem } from '../../deployments/types.ts';
 import { type FunctionSpec, Limits } from '../../spec.ts';
@@ -29,6 +32,7 @@ import { ChangeVetoError, TransientChangeError } from '../kit/errors.ts';
 import { ConductorLambdaError, errorName, lambdaFailure } from './errors.ts';
 import { findPublishedVersion, getFunction } from './functions.ts';
 import { base64Sha256, createdDescription, versionDescription } from './names.ts';
+import { workspaceRoleOfCall } from './roles.ts';
 import type { LambdaSettings } from './settings.ts';
 import { waitPublished, waitSettled } from './waiters.ts';
 
@@ -50,13 +54,14 @@ export async function stageFunction(
   const { lambda } = settings;
   const { deploymentId, staging } = call;
   const functionName = change.managedName;
+  const execution = await executionOf(settings, call);
   let current = await getFunction(lambda, functionName);
   if (current !== undefined) {
     checkOwnership(call.workspace, change, current);
     if (current.Configuration?.Description === createdDescription(deploymentId)) staging.created = true;
   } else {
     try {
-      await lambda.send(new CreateFunctionCommand(createInput(settings, call, change, spec)));
+      await lambda.send(new CreateFunctionCommand(createInput(settings, execution, call, change, spec)));
       staging.created = true;
       await call.checkpoint();
     } catch (error) {
@@ -71,7 +76,7 @@ export async function stageFunction(
     }
   }
   await waitSettled(settings, call.deadline, change);
-  if (current !== undefined) await update(settings, call, change, spec, current);
+  if (current !== undefined) await update(settings, execution, call, change, spec, current);
 
   const expectedSha = base64Sha256(spec.code.sha256);
   const description = versionDescription(deploymentId);
@@ -106,6 +111,7 @@ export async function stageFunction(
 /** Brings an existing function's `$LATEST` to the spec: code, then configuration, then tags. */
 async function update(
   settings: LambdaSettings,
+  execution: Execution,
   call: StageCall,
   change: ChangeItem,
   spec: FunctionSpec,
@@ -130,12 +136,13 @@ async function update(
     }
     await waitSettled(settings, call.deadline, change);
   }
-  if (!sameConfiguration(config, spec, settings.roleArn)) {
+  if (!sameConfiguration(config, spec, execution)) {
     try {
       await lambda.send(
         new UpdateFunctionConfigurationCommand({
           FunctionName: functionName,
-          Role: settings.roleArn,
+          Role: execution.roleArn,
+          ...(execution.logging === undefined ? {} : { LoggingConfig: execution.logging }),
           Runtime: spec.runtime as CreateFunctionCommandInput['Runtime'],
           Handler: spec.handler,
           MemorySize: spec.memoryMiB,
@@ -169,6 +176,7 @@ async function update(
 
 function createInput(
   settings: LambdaSettings,
+  execution: Execution,
   call: StageCall,
   change: ChangeItem,
   spec: FunctionSpec,
@@ -178,7 +186,8 @@ function createInput(
     Description: createdDescription(call.deploymentId),
     Runtime: spec.runtime as CreateFunctionCommandInput['Runtime'],
     Handler: spec.handler,
-    Role: settings.roleArn,
+    Role: execution.roleArn,
+    ...(execution.logging === undefined ? {} : { LoggingConfig: execution.logging }),
     Code: { S3Bucket: settings.artifactsBucket, S3Key: spec.code.s3Key },
     MemorySize: spec.memoryMiB,
     Timeout: spec.timeoutSeconds,
@@ -223,8 +232,28 @@ function checkOwnership(workspace: string, change: ChangeItem, current: GetFunct
   }
 }
 
+/** The role and log destination of a workspace's functions. */
+interface Execution {
+  readonly roleArn: string;
+  /** `undefined` with the shared role: Lambda's default group `/aws/lambda/<function>`. */
+  readonly logging?: LoggingConfig;
+}
+
+/**
+ * The workspace's own role and log group (ensured once per call, `roles.ts`), or the shared role
+ * when no permissions boundary is configured (`LambdaSettings.workspaceRoles` unset).
+ */
+async function executionOf(settings: LambdaSettings, call: StageCall): Promise<Execution> {
+  const roles = settings.workspaceRoles;
+  if (roles === undefined) return { roleArn: settings.roleArn };
+  return {
+    roleArn: await workspaceRoleOfCall(roles, call),
+    logging: { LogGroup: workspaceLogGroupName(roles.managedPrefix, call.workspace), LogFormat: 'Text' },
+  };
+}
+
 /** Whether `$LATEST`'s configuration is the spec's already (no UpdateFunctionConfiguration needed). */
-function sameConfiguration(config: FunctionConfiguration, spec: FunctionSpec, roleArn: string): boolean {
+function sameConfiguration(config: FunctionConfiguration, spec: FunctionSpec, execution: Execution): boolean {
   const variables = config.Environment?.Variables ?? {};
   const wanted = spec.environment ?? {};
   const sameEnv =
@@ -232,7 +261,10 @@ function sameConfiguration(config: FunctionConfiguration, spec: FunctionSpec, ro
     Object.entries(wanted).every(([key, value]) => variables[key] === value);
   return (
     sameEnv &&
-    config.Role === roleArn &&
+    config.Role === execution.roleArn &&
+    (execution.logging === undefined ||
+      (config.LoggingConfig?.LogGroup === execution.logging.LogGroup &&
+        config.LoggingConfig?.LogFormat === execution.logging.LogFormat)) &&
     config.Runtime === spec.runtime &&
     config.Handler === spec.handler &&
     config.MemorySize === spec.memoryMiB &&

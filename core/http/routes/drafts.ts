@@ -74,7 +74,7 @@ export function draftsRoutes(deps: DraftsRoutesDeps): Routes {
           draft = await drafts.createDraft(ws, changeContext(request));
         } else {
           const inputs = parseModelInput(request.body, specContext(request));
-          const functions = await artifacts.resolveSpecs(inputs, (i) => `functions[${i}].`);
+          const functions = await artifacts.resolveSpecs(inputs, (i) => `functions[${i}].`, ws);
           draft = await drafts.createDraft(ws, changeContext(request), functions);
         }
         return jsonResponse(201, draft, { location: `/v1/drafts/${draft.draftId}`, ...withETag(draft) });
@@ -107,7 +107,7 @@ export function draftsRoutes(deps: DraftsRoutesDeps): Routes {
         const expected = requireIfMatch(request.headers);
         const inputs = parseModelInput(requireBody(request), specContext(request));
         await drafts.assertEditable(ws, draftId(request), expected);
-        const functions = await artifacts.resolveSpecs(inputs, (i) => `functions[${i}].`);
+        const functions = await artifacts.resolveSpecs(inputs, (i) => `functions[${i}].`, ws);
         const draft = await drafts.replaceDraft(
           ws,
           draftId(request),
@@ -152,7 +152,7 @@ export function draftsRoutes(deps: DraftsRoutesDeps): Routes {
         }
         const input = parseFunctionSpecInput(isObject(body) ? { ...body, name } : body, specContext(request));
         await drafts.assertEditable(ws, draftId(request), expected);
-        const [spec] = await artifacts.resolveSpecs([input]);
+        const [spec] = await artifacts.resolveSpecs([input], () => '', ws);
         if (spec === undefined) throw new Error('resolveSpecs returned no spec for one input');
         const { draft, created } = await drafts.putDraftFunction(
           ws,
