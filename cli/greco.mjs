@@ -39,8 +39,13 @@ if (major < neededMajor) {
   const forwarded = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'];
   const forward = (signal) => {
     if (child.exitCode !== null || child.signalCode !== null) return;
-    if (signal === 'SIGINT' && ready && child.connected) child.send({ type: 'greco-interrupt' });
-    else child.kill(signal);
+    if (signal !== 'SIGINT' || !ready) {
+      child.kill(signal);
+    } else if (child.connected) {
+      // Once greco listens, never a second SIGINT: a greco that is exiting (its channel closing)
+      // would die of it. A message it can no longer read is dropped.
+      child.send({ type: 'greco-interrupt' }, () => {});
+    }
   };
   for (const signal of forwarded) process.on(signal, forward);
   child.once('error', (error) => {
@@ -48,7 +53,6 @@ if (major < neededMajor) {
     process.exit(1);
   });
   child.once('exit', (code, signal) => {
-    process.stderr.write(`DEBUG child exit ${code} ${signal} ready=${ready}\n`);
     for (const name of forwarded) process.off(name, forward);
     if (signal !== null) {
       // Ended by a signal: end the same way, so that the shell sees what it would have seen.
@@ -70,11 +74,9 @@ if (major < neededMajor) {
     if (count === 1 && !controller.signal.aborted) controller.abort();
     else if (count > 1) process.exit(130);
   };
-  process.on('SIGINT', () => { process.stderr.write(`DEBUG child SIGINT ${JSON.stringify(interrupts)}\n`); interrupted('signals'); });
-  process.on('exit', (c) => process.stderr.write(`DEBUG child exit event ${c}\n`));
+  process.on('SIGINT', () => interrupted('signals'));
   if (process.send !== undefined) {
     process.on('message', (message) => {
-      process.stderr.write(`DEBUG child message ${JSON.stringify(message)}\n`);
       if (message?.type === 'greco-interrupt') interrupted('messages');
     });
     // The channel must not keep greco running once the command is done.
@@ -82,5 +84,4 @@ if (major < neededMajor) {
     process.send({ type: 'greco-ready' });
   }
   process.exitCode = await runCli(process.argv.slice(2), { signal: controller.signal });
-  process.stderr.write(`DEBUG child runCli done ${process.exitCode}\n`);
 }

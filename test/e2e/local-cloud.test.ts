@@ -48,7 +48,16 @@ describe('the greco app in the local cloud', () => {
       expect.arrayContaining(['emulator', 'synth', 'stack', 'ready']),
     );
     const services = progress.flatMap((event) => (event.step === 'emulator' ? [event.service] : []));
-    expect(services.sort()).toEqual(['dynamodb', 'eventbridge', 'issuer', 'lambda', 's3', 'stepfunctions']);
+    expect(services.sort()).toEqual([
+      'dynamodb',
+      'eventbridge',
+      'iam',
+      'issuer',
+      'lambda',
+      'logs',
+      's3',
+      'stepfunctions',
+    ]);
     expect(cloud.apiUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
     expect(cloud.stacks.GrecoControlPlane?.outputs.ApiUrl).toBe(cloud.apiUrl);
   });
