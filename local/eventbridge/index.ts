@@ -5,7 +5,8 @@ import { createServer } from 'node:http';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { isObject } from '../../domain/objects.ts';
-import { BodyTooLargeError, closeServer, listen, readBody } from '../http.ts';
+import { AwsJsonError, dispatchAwsJson, sendAwsJsonError } from '../aws-json.ts';
+import { closeServer, listen } from '../http.ts';
 import { localAccountId, localCredentials, localRegion } from '../net.ts';
 import { InvalidJsonPathError, parseJsonPath, type TargetInput, targetPayload } from './input.ts';
 import { type EventPattern, InvalidEventPatternError, parseEventPattern } from './pattern.ts';
@@ -70,15 +71,10 @@ export interface RunningEventBridgeEmulator {
 }
 
 /** An EventBridge API error: `__type` and HTTP status as the awsJson1_1 protocol carries them. */
-export class EventBridgeApiError extends Error {
-  readonly code: string;
-  readonly status: number;
-
+export class EventBridgeApiError extends AwsJsonError {
   constructor(code: string, message: string, status = 400, options?: ErrorOptions) {
-    super(message, options);
+    super(code, message, status, options);
     this.name = 'EventBridgeApiError';
-    this.code = code;
-    this.status = status;
   }
 }
 
@@ -745,25 +741,6 @@ export async function startEventBridgeEmulator(
 
   // ------------------------------------------------------------------ HTTP
 
-  const send = (res: ServerResponse, status: number, body: Json, headers: Record<string, string> = {}) => {
-    const text = JSON.stringify(body);
-    res.writeHead(status, {
-      'content-type': 'application/x-amz-json-1.1',
-      'content-length': Buffer.byteLength(text),
-      'x-amzn-requestid': randomUUID(),
-      ...headers,
-    });
-    res.end(text);
-  };
-
-  const sendError = (res: ServerResponse, error: EventBridgeApiError) =>
-    send(
-      res,
-      error.status,
-      { __type: error.code, message: error.message },
-      { 'x-amzn-errortype': error.code },
-    );
-
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (req.method === 'GET' && url.pathname === '/_greco/tail') {
@@ -776,7 +753,7 @@ export async function startEventBridgeEmulator(
     }
     if (req.method !== 'POST') {
       req.resume();
-      return sendError(
+      return sendAwsJsonError(
         res,
         new EventBridgeApiError(
           'UnknownOperationException',
@@ -784,52 +761,21 @@ export async function startEventBridgeEmulator(
         ),
       );
     }
-    const target = String(req.headers['x-amz-target'] ?? '');
-    const operationName = target.startsWith('AWSEvents.') ? target.slice('AWSEvents.'.length) : '';
-    const operation = Object.hasOwn(operations, operationName) ? operations[operationName] : undefined;
-    let body: Buffer;
-    try {
-      body = await readBody(req, 1024 * 1024);
-    } catch (error) {
-      if (!(error instanceof BodyTooLargeError)) throw error;
-      return sendError(res, new EventBridgeApiError('ValidationException', error.message, 413));
-    }
-    if (operation === undefined) {
-      return sendError(
-        res,
-        new EventBridgeApiError(
-          'UnknownOperationException',
-          `The local EventBridge does not support ${target || 'this request'}`,
-        ),
-      );
-    }
-    let input: unknown;
-    try {
-      input = body.length === 0 ? {} : JSON.parse(body.toString('utf8'));
-    } catch {
-      return sendError(
-        res,
-        new EventBridgeApiError('SerializationException', 'The request body is not valid JSON'),
-      );
-    }
-    if (!isObject(input))
-      return sendError(
-        res,
-        new EventBridgeApiError('SerializationException', 'The request body must be a JSON object'),
-      );
-    try {
-      send(res, 200, operation(input));
-    } catch (error) {
-      if (error instanceof EventBridgeApiError) return sendError(res, error);
-      throw error;
-    }
+    return dispatchAwsJson(req, res, {
+      serviceName: 'EventBridge',
+      targetPrefix: 'AWSEvents.',
+      operations,
+      maxRequestBytes: 1024 * 1024,
+      tooLargeCode: 'ValidationException',
+      error: (code, message, status) => new EventBridgeApiError(code, message, status),
+    });
   };
 
   const server = createServer((req, res) => {
     void handle(req, res).catch((error: unknown) => {
       log(`local EventBridge: internal error: ${(error as Error).stack ?? String(error)}`);
       if (!res.headersSent)
-        sendError(res, new EventBridgeApiError('InternalException', 'Internal error', 500));
+        sendAwsJsonError(res, new EventBridgeApiError('InternalException', 'Internal error', 500));
       else res.destroy();
     });
   });

@@ -3,19 +3,13 @@
  * `{"__type": "<code>", "message": "..."}` (the awsJson1_1 protocol), so that the AWS SDK raises
  * its own exception classes (`ResourceNotFoundException`, ...) and the AWS CLI prints them.
  */
+import { AwsJsonError } from '../aws-json.ts';
 
 /** A CloudWatch Logs API error: its `__type` code and HTTP status, as the awsJson1_1 protocol carries them. */
-export class LogsApiError extends Error {
-  /** The error code, e.g. `ResourceNotFoundException` (the SDK's exception class name). */
-  readonly code: string;
-  /** HTTP status. @default 400 */
-  readonly status: number;
-
+export class LogsApiError extends AwsJsonError {
   constructor(code: string, message: string, status = 400, options?: ErrorOptions) {
-    super(message, options);
+    super(code, message, status, options);
     this.name = 'LogsApiError';
-    this.code = code;
-    this.status = status;
   }
 }
 

@@ -16,10 +16,9 @@
  * await client.send(new FilterLogEventsCommand({ logGroupName: '/aws/lambda/my-function' }));
  * await logs.close();
  */
-import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { isObject } from '../../domain/objects.ts';
-import { BodyTooLargeError, closeServer, listen, readBody } from '../http.ts';
+import { dispatchAwsJson, sendAwsJsonError } from '../aws-json.ts';
+import { closeServer, listen } from '../http.ts';
 import { localAccountId, localRegion } from '../net.ts';
 import { LogsApiError } from './errors.ts';
 import { logsOperations } from './operations.ts';
@@ -75,74 +74,21 @@ export async function startLogsEmulator(options: LogsEmulatorOptions = {}): Prom
   const operations = logsOperations(store);
   const log = options.logSink ?? ((line: string) => process.stderr.write(`${line}\n`));
 
-  const send = (
-    res: ServerResponse,
-    status: number,
-    body: unknown,
-    headers: Record<string, string> = {},
-  ): void => {
-    const text = JSON.stringify(body);
-    res.writeHead(status, {
-      'content-type': 'application/x-amz-json-1.1',
-      'content-length': Buffer.byteLength(text),
-      'x-amzn-requestid': randomUUID(),
-      ...headers,
+  const handle = (req: IncomingMessage, res: ServerResponse): Promise<void> =>
+    dispatchAwsJson(req, res, {
+      serviceName: 'CloudWatch Logs emulator',
+      targetPrefix,
+      operations,
+      maxRequestBytes,
+      tooLargeCode: 'InvalidParameterException',
+      error: (code, message, status) => new LogsApiError(code, message, status),
     });
-    res.end(text);
-  };
-  const sendError = (res: ServerResponse, error: LogsApiError): void =>
-    send(
-      res,
-      error.status,
-      { __type: error.code, message: error.message },
-      { 'x-amzn-errortype': error.code },
-    );
-
-  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const target = String(req.headers['x-amz-target'] ?? '');
-    const name = target.startsWith(targetPrefix) ? target.slice(targetPrefix.length) : '';
-    const operation = req.method === 'POST' && Object.hasOwn(operations, name) ? operations[name] : undefined;
-    let body: Buffer;
-    try {
-      body = await readBody(req, maxRequestBytes);
-    } catch (error) {
-      if (!(error instanceof BodyTooLargeError)) throw error;
-      return sendError(res, new LogsApiError('InvalidParameterException', error.message, 413));
-    }
-    if (operation === undefined) {
-      return sendError(
-        res,
-        new LogsApiError(
-          'UnknownOperationException',
-          `The local CloudWatch Logs emulator does not support ${target === '' ? `${req.method} ${req.url}` : target}`,
-        ),
-      );
-    }
-    let input: unknown;
-    try {
-      input = body.length === 0 ? {} : JSON.parse(body.toString('utf8'));
-    } catch {
-      return sendError(res, new LogsApiError('SerializationException', 'The request body is not valid JSON'));
-    }
-    if (!isObject(input)) {
-      return sendError(
-        res,
-        new LogsApiError('SerializationException', 'The request body must be a JSON object'),
-      );
-    }
-    try {
-      send(res, 200, operation(input));
-    } catch (error) {
-      if (error instanceof LogsApiError) return sendError(res, error);
-      throw error;
-    }
-  };
 
   const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
       log(`[logs emulator] internal error: ${(error as Error).stack ?? String(error)}`);
       if (!res.headersSent)
-        sendError(res, new LogsApiError('ServiceUnavailableException', 'internal error', 500));
+        sendAwsJsonError(res, new LogsApiError('ServiceUnavailableException', 'internal error', 500));
     });
   });
   const endpoint = await listen(server, options.port ?? 0);
