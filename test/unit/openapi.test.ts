@@ -13,7 +13,7 @@ import type { HttpEvent } from '../../core/http/types.ts';
 import { Limits } from '../../core/spec.ts';
 import { HotPathRoutes } from '../../domain/hotpath-api.ts';
 import { managementRoutes } from '../../lib/constructs/management-api.ts';
-import { generatedOpenApiFiles, repositoryPath } from '../../support/openapi.ts';
+import { generatedClientFiles, generatedOpenApiFiles, repositoryPath } from '../../support/openapi.ts';
 import { httpApiEvent, lambdaContext } from '../support/http-api-event.ts';
 
 /** `METHOD /path` of every operation of a document. */
@@ -39,6 +39,20 @@ describe('the checked-in OpenAPI documents', () => {
       expect(checkedIn, `${path} is stale: run npm run openapi`).toEqual(JSON.parse(generated));
     },
   );
+
+  it('fails when the openapi-typescript client types and the management API document disagree (run npm run openapi)', async () => {
+    // Prepare
+    const generated = await generatedClientFiles();
+
+    for (const file of generated) {
+      // Act
+      const checkedIn = await readFile(repositoryPath(file.path), 'utf8');
+
+      // Assess
+      expect(checkedIn, `${file.path} is stale: run npm run openapi`).toBe(file.text);
+    }
+    expect(generated.map((file) => file.path)).toEqual(['support/generated/management-api.d.ts']);
+  });
 
   it.each([
     ['docs/openapi.json', managementApiDocument],
