@@ -17,7 +17,7 @@ import {
   workspaceIdMaxLength,
 } from '../domain/names.ts';
 import { isObject } from '../domain/objects.ts';
-import { GrecoTags } from '../domain/tags.ts';
+import { GrecoTags, tagCharactersMessage, tagCharactersPattern } from '../domain/tags.ts';
 import { hasControlCharacter } from '../domain/text.ts';
 import { environmentKeyProblem } from './environment.ts';
 import { newestSupportedRuntime, runtimeInfo, runtimeStatus, supportedRuntimeIds } from './runtimes.ts';
@@ -554,6 +554,10 @@ function functionSpecInputSchema(ctx: CheckedContext) {
           );
         } else if (hasControlCharacter(check.value)) {
           check.issues.push(custom(check.value, 'must not contain control characters (NUL included)'));
+        } else if (!tagCharactersPattern.test(check.value)) {
+          check.issues.push(
+            custom(check.value, `${tagCharactersMessage}, got ${JSON.stringify(check.value)}`),
+          );
         }
       }),
       {
@@ -709,6 +713,7 @@ function tagKeyProblem(key: string): string | undefined {
       : 'must not start with "greco:" (reserved for greco\'s own tags)';
   }
   if (hasControlCharacter(key)) return 'must not contain control characters (NUL included)';
+  if (!tagCharactersPattern.test(key)) return tagCharactersMessage;
   return undefined;
 }
 

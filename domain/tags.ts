@@ -22,6 +22,18 @@ export const GrecoTags = {
   suspended: 'greco:suspended',
 } as const;
 
+/**
+ * The characters of a user tag's key or value: letters, separators (spaces), numbers in UTF-8
+ * and `_ . : / = + - @` (AWS tagging rules: the `Tag` pattern `^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$`
+ * of the AWS APIs). The spec validator refuses anything else at edit time, rather than TagResource
+ * during a deployment; it also keeps format characters (bidirectional overrides, zero-width
+ * spaces) out of consoles and logs.
+ */
+export const tagCharactersPattern = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
+
+/** What a tag key or value outside {@link tagCharactersPattern} is told. */
+export const tagCharactersMessage = 'must be letters, numbers, spaces or _ . : / = + - @ (AWS tagging rules)';
+
 /** The value of {@link GrecoTags.reservedConcurrency} for a function with no reserved concurrency. */
 export const unreservedTagValue = 'none';
 

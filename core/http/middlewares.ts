@@ -169,8 +169,12 @@ const jsonBodyDefaults: Required<JsonBodyOptions> = {
  * Base64-encoded bodies (`isBase64Encoded`) are decoded first.
  *
  * @throws UnsupportedMediaTypeError (415) unless `content-type` is `application/json` (a
- *   `charset=utf-8` parameter is fine); PayloadTooLargeError (413) over `maxBytes`;
- *   ValidationError (400, field `body`) for malformed JSON or text that is not UTF-8
+ *   `charset=utf-8` parameter is fine), or for a `content-encoding` other than `identity` (API
+ *   Gateway hands the body over as sent, so a compressed body would be read as JSON text);
+ *   PayloadTooLargeError (413) over `maxBytes`; ValidationError (400, field `body`) for malformed
+ *   JSON, text that is not UTF-8, an object with the same member name twice (RFC 8259 §4 leaves
+ *   its meaning to each parser, so a proxy and greco could read two different requests), or a
+ *   string with an unpaired surrogate escape (RFC 8259 §8.2: its behaviour is unpredictable)
  */
 export function jsonBody(opts: JsonBodyOptions = {}): ApiMiddleware {
   const { maxBytes, methods } = { ...jsonBodyDefaults, ...opts };
@@ -186,6 +190,14 @@ export function jsonBody(opts: JsonBodyOptions = {}): ApiMiddleware {
         `the body must be application/json, got ${contentType === undefined ? 'no content-type' : JSON.stringify(contentType)}`,
         undefined,
         [{ field: 'headers.content-type', message: 'must be application/json' }],
+      );
+    }
+    const contentEncoding = headerValue(event.headers, 'content-encoding');
+    if (contentEncoding !== undefined && contentEncoding.trim().toLowerCase() !== 'identity') {
+      throw new UnsupportedMediaTypeError(
+        `the body must not be encoded, got content-encoding ${JSON.stringify(contentEncoding)}`,
+        undefined,
+        [{ field: 'headers.content-encoding', message: 'must be absent or identity' }],
       );
     }
     const bytes = event.isBase64Encoded ? Buffer.from(event.body, 'base64') : Buffer.from(event.body, 'utf8');
@@ -212,8 +224,61 @@ export function jsonBody(opts: JsonBodyOptions = {}): ApiMiddleware {
         },
       );
     }
+    const problem = ambiguousJsonProblem(text);
+    if (problem !== undefined) {
+      context.jsonBody = undefined;
+      throw new ValidationError([{ field: 'body', message: problem }]);
+    }
   };
   return { before: jsonBodyBefore };
+}
+
+/** A `\uD800`..`\uDFFF` escape: the only way valid UTF-8 text can spell a surrogate. */
+const surrogateEscape = /\\u[dD][89a-fA-F]/;
+
+/**
+ * What makes valid JSON `text` (`JSON.parse` accepted it) mean different things to different
+ * readers, or `undefined`: a member name twice in one object (names compared decoded: `"a"` and
+ * `"\u0061"` are the same), or a string with an unpaired surrogate escape (`"\ud800"`), which UTF-8
+ * cannot carry, so Lambda, DynamoDB and greco's own model would each hold something else.
+ * Iterative, so a deeply nested document cannot overflow the stack.
+ */
+function ambiguousJsonProblem(text: string): string | undefined {
+  const objects: (Set<string> | undefined)[] = [];
+  let expectName = false;
+  for (let i = 0; i < text.length; i++) {
+    const char = text[i];
+    if (char === '"') {
+      let end = i + 1;
+      while (text[end] !== '"') end += text[end] === '\\' ? 2 : 1;
+      const literal = text.slice(i, end + 1);
+      if (surrogateEscape.test(literal) && !(JSON.parse(literal) as string).isWellFormed()) {
+        return `holds the string ${literal.slice(0, 80)} with an unpaired surrogate, which UTF-8 cannot carry`;
+      }
+      const names = objects.at(-1);
+      if (expectName && names !== undefined) {
+        const name = JSON.parse(literal) as string;
+        if (names.has(name)) {
+          return `has the member ${JSON.stringify(name)} twice in one object; member names must be unique`;
+        }
+        names.add(name);
+        expectName = false;
+      }
+      i = end;
+    } else if (char === '{') {
+      objects.push(new Set());
+      expectName = true;
+    } else if (char === '[') {
+      objects.push(undefined);
+      expectName = false;
+    } else if (char === '}' || char === ']') {
+      objects.pop();
+      expectName = false;
+    } else if (char === ',') {
+      expectName = objects.at(-1) !== undefined;
+    }
+  }
+  return undefined;
 }
 
 /** A header's value by case-insensitive name (API Gateway lowercases them; tests may not). */

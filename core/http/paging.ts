@@ -18,19 +18,23 @@ export interface FunctionsPage {
  * Cuts a page out of a model (functions sorted by name), read at `version` (a draft's
  * version, or the live epoch). A page ends at `limit` functions or before its JSON would pass
  * `maxBytes`, whichever comes first (always at least one function). The cursor remembers
- * `version`: paging on after the model changed is refused, so pages never mix two versions.
+ * `version`: paging on after the model changed is refused, so pages never mix two versions. It
+ * also remembers `options.list` (which list it pages: `live`, `draft:<id>`), so a cursor of one
+ * list is refused on another that happens to be at the same version number.
  *
- * @throws ValidationError (400, field `cursor`) for a cursor this API did not produce
+ * @throws ValidationError (400, field `cursor`) for a cursor this API did not produce, or one
+ *   produced for another list
  * @throws ConflictError (409) when the model is no longer at the cursor's version
  */
 export function pageOfFunctions(
   functions: readonly FunctionSpec[],
   version: number,
-  options: { limit?: number; cursor?: string; maxBytes?: number } = {},
+  options: { limit?: number; cursor?: string; maxBytes?: number; list?: string } = {},
 ): FunctionsPage {
+  const list = options.list ?? 'model';
   let start = 0;
   if (options.cursor !== undefined) {
-    const cursor = decodeCursor(options.cursor);
+    const cursor = decodeCursor(options.cursor, list);
     if (cursor.v !== version) {
       throw new ConflictError(
         `the model changed while you paged through it (version ${cursor.v}, now ${version}): start again without a cursor`,
@@ -53,23 +57,27 @@ export function pageOfFunctions(
   }
   const last = page.at(-1);
   return start + page.length < functions.length && last !== undefined
-    ? { functions: page, nextCursor: encodeCursor({ v: version, after: last.name }) }
+    ? { functions: page, nextCursor: encodeCursor({ v: version, after: last.name, l: list }) }
     : { functions: page };
 }
 
 interface Cursor {
   readonly v: number;
   readonly after: string;
+  /** The list paged (`options.list` of {@link pageOfFunctions}). */
+  readonly l: string;
 }
 
 function encodeCursor(cursor: Cursor): string {
   return Buffer.from(JSON.stringify(cursor), 'utf8').toString('base64url');
 }
 
-function decodeCursor(text: string): Cursor {
+function decodeCursor(text: string, list: string): Cursor {
   try {
     const parsed = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as Partial<Cursor>;
-    if (Number.isInteger(parsed.v) && typeof parsed.after === 'string') return parsed as Cursor;
+    if (Number.isInteger(parsed.v) && typeof parsed.after === 'string' && parsed.l === list) {
+      return parsed as Cursor;
+    }
   } catch {
     // falls through to the error below
   }

@@ -68,6 +68,31 @@ const maxRequestBytes = 10 * 1024 * 1024;
 /** API Gateway's answer to a body over {@link maxRequestBytes}. */
 const tooLargeMessage = 'Request Entity Too Large';
 
+/**
+ * Largest request line plus header lines, in bytes: 10240 ("Total combined size of request line
+ * and header values", API Gateway quota, not adjustable).
+ */
+const maxRequestHeadBytes = 10_240;
+
+/** The answer to a request whose line and headers pass {@link maxRequestHeadBytes}. */
+const headersTooLargeMessage = 'Request Header Fields Too Large';
+
+/**
+ * Largest request head Node's parser reads before the emulator sees it, in bytes: far above
+ * {@link maxRequestHeadBytes}, so that the emulator, not the parser, answers most oversized heads.
+ * A head beyond even this is answered by the server's `clientError` hook, in the same shape.
+ */
+const parserMaxHeaderBytes = 64 * 1024;
+
+/** Size of a request's line and header lines as sent (`METHOD target HTTP/x.y` CRLF, `name: value` CRLF). */
+function requestHeadBytes(req: IncomingMessage): number {
+  let bytes = Buffer.byteLength(`${req.method ?? ''} ${req.url ?? ''} HTTP/${req.httpVersion}\r\n`);
+  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
+    bytes += Buffer.byteLength(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}\r\n`);
+  }
+  return bytes;
+}
+
 /** Route with its authorizer's identity source resolved. */
 interface CompiledRoute {
   readonly parsed: ParsedRoute;
@@ -122,7 +147,9 @@ function newTraceId(now: Date): string {
  * function error or a failed invoke answers 500 `{"message":"Internal Server Error"}`, and so
  * does an event over Lambda's 6 MB synchronous invoke payload (checked here, without invoking);
  * a throttled invoke or an integration timeout 503 `{"message":"Service Unavailable"}`; a body
- * over 10 MB 413 `{"message":"Request Entity Too Large"}`. A refused request's answer is
+ * over 10 MB 413 `{"message":"Request Entity Too Large"}`; a request line and headers over 10240
+ * bytes 431 `{"message":"Request Header Fields Too Large"}` (a head Node cannot parse: the same
+ * 431, or 400 `{"message":"Bad Request"}`, never a reset connection). A refused request's answer is
  * written once the rest of its body has been read and discarded (for at most 30 s, see
  * ./body.ts), so that a client still sending gets it. Every answer carries `apigw-requestid`.
  *
@@ -159,7 +186,7 @@ export async function startHttpApi(options: HttpApiOptions): Promise<RunningHttp
   const parsedRoutes = routes.map((r) => r.parsed);
   const byKey = new Map(routes.map((r) => [r.parsed.routeKey, r]));
 
-  const server = createServer((req, res) => {
+  const server = createServer({ maxHeaderSize: parserMaxHeaderBytes }, (req, res) => {
     const requestId = newRequestId();
     void handle(req, res, requestId).catch((error: unknown) => {
       if (error instanceof RequestAbortedError) {
@@ -173,11 +200,26 @@ export async function startHttpApi(options: HttpApiOptions): Promise<RunningHttp
     });
   });
 
+  server.on('clientError', function answerUnparsableRequest(error: NodeJS.ErrnoException, socket) {
+    if (!socket.writable || (error as { bytesParsed?: number }).bytesParsed === undefined) {
+      socket.destroy();
+      return;
+    }
+    const [status, message] =
+      error.code === 'HPE_HEADER_OVERFLOW' ? [431, headersTooLargeMessage] : [400, 'Bad Request'];
+    const body = JSON.stringify({ message });
+    socket.end(
+      `HTTP/1.1 ${status} ${message}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
+        `apigw-requestid: ${newRequestId()}\r\nconnection: close\r\n\r\n${body}`,
+    );
+  });
+
   async function handle(req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> {
     const receivedAt = new Date();
     /** API Gateway's own answer, written once the rest of the request body has been discarded. */
     const refuse = (status: number, message: string, headers?: Record<string, string>): void =>
       answerAfterBody(req, () => sendMessage(res, status, message, requestId, headers));
+    if (requestHeadBytes(req) > maxRequestHeadBytes) return refuse(431, headersTooLargeMessage);
     const target = req.url ?? '/';
     const question = target.indexOf('?');
     const rawPath = question === -1 ? target : target.slice(0, question);

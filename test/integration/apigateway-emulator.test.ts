@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, request } from 'node:http';
+import { connect } from 'node:net';
 import {
   CreateFunctionCommand,
   LambdaClient,
@@ -496,6 +497,40 @@ describe('local HTTP API (payload 2.0) in front of a stub Lambda', () => {
     },
   );
 
+  it.each([
+    ['just over 10240 bytes', 10_240],
+    ['over Node parser default of 16 KB', 20_000],
+    ['over 64 KB, beyond the emulator parser', 100_000],
+  ])(
+    'answers a request line and headers %s with 431 in API Gateway shape, invoking nothing',
+    async (_what, headBytes) => {
+      // Prepare
+      const before = stub.events.length;
+      const { port } = new URL(api.url);
+      const line = 'GET /plain HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\n';
+      const padding = `x-padding: ${'p'.repeat(headBytes - line.length)}\r\n`;
+
+      // Act
+      const answer = await rawExchange(Number(port), `${line}${padding}\r\n`);
+      const invoked = stub.events.length - before;
+      const next = await fetch(`${api.url}/plain`);
+
+      // Assess
+      expect(answer).toMatch(/^HTTP\/1\.1 431 /);
+      expect(answer.slice(answer.indexOf('\r\n\r\n') + 4)).toBe(
+        JSON.stringify({ message: 'Request Header Fields Too Large' }),
+      );
+      expect(answer.toLowerCase()).toContain('apigw-requestid:');
+      expect(invoked).toBe(0);
+      expect(next.status).toBe(200);
+    },
+  );
+
+  it('serves a request line and headers of just under 10240 bytes', async () => {
+    const response = await fetch(`${api.url}/plain`, { headers: { 'x-padding': 'p'.repeat(9_800) } });
+    expect(response.status).toBe(200);
+  });
+
   it('serves a named stage under /<stage> and reports it in the event', async () => {
     expect(staged.url).toMatch(/\/dev$/);
     const response = await fetch(`${staged.url}/any/path?x=1`);
@@ -648,3 +683,17 @@ describe('local HTTP API in front of the Lambda emulator', () => {
     expect(await response.json()).toEqual({ message: 'Service Unavailable' });
   });
 });
+
+/** Writes `head` on a new connection and reads everything until the server closes it (never rejects on reset). */
+function rawExchange(port: number, head: string): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1', () => socket.write(head));
+    let text = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      text += chunk;
+    });
+    socket.on('error', (error) => resolve(`${text}socket error: ${error.message}`));
+    socket.on('close', () => resolve(text));
+  });
+}

@@ -87,6 +87,15 @@ describe('jsonBody', () => {
     ).toEqual({ echoed: { a: 2 } });
   });
 
+  it('accepts the same member name in different objects, and names that look like values', async () => {
+    const { call } = echoHandler();
+    const body =
+      '{"a":{"a":1},"b":[{"a":2},{"a":3}],"c":"a","d":["a","a"],"e":{},"f":"\\ud83d\\ude00 \\\\ud800"}';
+    expect((await call({ body, headers: { 'content-encoding': 'identity' } })).body).toEqual({
+      echoed: JSON.parse(body),
+    });
+  });
+
   it('leaves requests without a body, and GET bodies, alone', async () => {
     const { call } = echoHandler(async (r) => r.body ?? 'none');
     expect((await call()).body).toEqual({ echoed: 'none' });
@@ -114,6 +123,35 @@ describe('jsonBody', () => {
       body: '{}',
       status: 415,
       field: 'headers.content-type',
+    },
+    {
+      title: 'a gzip content-encoding',
+      headers: { 'content-encoding': 'gzip' },
+      body: '{}',
+      status: 415,
+      field: 'headers.content-encoding',
+    },
+    { title: 'a duplicate member', headers: {}, body: '{"a":1,"a":2}', status: 400, field: 'body' },
+    {
+      title: 'a duplicate member spelled with an escape, deep inside',
+      headers: {},
+      body: '{"x":[{"s":"\\"{","b":{"c":1,"\\u0063":2}}]}',
+      status: 400,
+      field: 'body',
+    },
+    {
+      title: 'an unpaired high surrogate',
+      headers: {},
+      body: '{"a":"x\\ud800"}',
+      status: 400,
+      field: 'body',
+    },
+    {
+      title: 'an unpaired low surrogate in a name',
+      headers: {},
+      body: '{"\\uDC00":1}',
+      status: 400,
+      field: 'body',
     },
     { title: 'malformed JSON', headers: {}, body: '{"a":', status: 400, field: 'body' },
     { title: 'trailing garbage', headers: {}, body: '{} x', status: 400, field: 'body' },
@@ -433,5 +471,20 @@ describe('pageOfFunctions', () => {
     expect(() => pageOfFunctions(model, 4, { cursor: 'garbage' })).toThrow(
       expect.objectContaining({ status: 400 }),
     );
+  });
+
+  it('refuses a cursor of another list at the same version with 400', () => {
+    // Prepare
+    const first = pageOfFunctions(model, 4, { limit: 2, list: 'draft:d-1' });
+
+    // Act
+    const elsewhere = () => pageOfFunctions(model, 4, { limit: 2, cursor: first.nextCursor, list: 'live' });
+    const same = pageOfFunctions(model, 4, { limit: 2, cursor: first.nextCursor, list: 'draft:d-1' });
+
+    // Assess
+    expect(elsewhere).toThrow(
+      expect.objectContaining({ status: 400, errors: [expect.objectContaining({ field: 'cursor' })] }),
+    );
+    expect(same.functions).toEqual(model.slice(2, 4));
   });
 });

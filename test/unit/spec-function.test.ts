@@ -99,6 +99,7 @@ describe('parseFunctionSpecInput', () => {
     ['a tag value of 256 characters', { tags: { team: 'v'.repeat(256) } }],
     ['an empty tag value', { tags: { team: '' } }],
     ['a tag key containing "aws:" after its start', { tags: { 'team:aws:x': 'v' } }],
+    ['tags in any script, with spaces and _ . : / = + - @', { tags: { 'ключ ü': 'значение 7 _.:/=+-@' } }],
   ])('accepts %s', (_case, fields) => {
     const parsed = parseFunctionSpecInput({ ...base, ...fields }, ctx);
     expect(parsed).toMatchObject(fields);
@@ -377,6 +378,30 @@ describe('parseFunctionSpecInput', () => {
       { tags: { team: 'core\nadmin' } },
       'tags.team',
       'must not contain control characters (NUL included)',
+    ],
+    [
+      'a tag value with a right-to-left override (U+202E)',
+      { tags: { team: 'core\u202eadmin' } },
+      'tags.team',
+      'must be letters, numbers, spaces or _ . : / = + - @ (AWS tagging rules), got "core\u202eadmin"',
+    ],
+    [
+      'a tag value with a C1 control (U+0085)',
+      { tags: { team: 'core\u0085admin' } },
+      'tags.team',
+      'must be letters, numbers, spaces or _ . : / = + - @ (AWS tagging rules), got "core\u0085admin"',
+    ],
+    [
+      'a tag key with a zero-width space (U+200B)',
+      { tags: { 'te\u200bam': 'v' } },
+      'tags["te\u200bam"]',
+      'key must be letters, numbers, spaces or _ . : / = + - @ (AWS tagging rules)',
+    ],
+    [
+      'a tag value with a comma and a star',
+      { tags: { team: 'a,*' } },
+      'tags.team',
+      'must be letters, numbers, spaces or _ . : / = + - @ (AWS tagging rules), got "a,*"',
     ],
     [
       'a tag value of 257 characters',

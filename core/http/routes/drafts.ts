@@ -94,7 +94,11 @@ export function draftsRoutes(deps: DraftsRoutesDeps): Routes {
       async handle(request) {
         const limit = integerParam(request.query, 'limit', { min: 1, max: 5000 });
         const { functions, ...draft } = await drafts.getDraft(request.caller.workspace, draftId(request));
-        const page = pageOfFunctions(functions, draft.version, { limit, cursor: request.query.cursor });
+        const page = pageOfFunctions(functions, draft.version, {
+          limit,
+          cursor: request.query.cursor,
+          list: `draft:${draft.draftId}`,
+        });
         return jsonResponse(200, { ...draft, ...page }, withETag(draft));
       },
     },

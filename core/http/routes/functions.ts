@@ -24,7 +24,11 @@ export function functionsRoutes({ live: models }: FunctionsRoutesDeps): Routes {
       async handle({ caller, query }) {
         const limit = integerParam(query, 'limit', { min: 1, max: 5000 });
         const live = await models.getLiveModel(caller.workspace);
-        const page = pageOfFunctions(live.functions, live.epoch, { limit, cursor: query.cursor });
+        const page = pageOfFunctions(live.functions, live.epoch, {
+          limit,
+          cursor: query.cursor,
+          list: 'live',
+        });
         return jsonResponse(200, { epoch: live.epoch, ...page });
       },
     },
