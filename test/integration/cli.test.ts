@@ -148,7 +148,7 @@ describe('greco CLI against a local cloud', () => {
     );
   });
 
-  it("reads a function's logs from CloudWatch Logs: START, END and REPORT of each invocation, in its version's streams", async () => {
+  it("reads a function's logs from CloudWatch Logs: START, END and REPORT of each invocation, in its version's streams of the workspace's log group", async () => {
     // Act (greeter ran in the tests above)
     const text = await greco('logs', 'greeter');
     const reports = await greco('--json', 'logs', 'greeter', '--filter', 'REPORT', '--since', '1h');
@@ -166,7 +166,9 @@ describe('greco CLI against a local cloud', () => {
     expect(events.length).toBeGreaterThanOrEqual(2);
     for (const event of events) {
       expect(event.message).toMatch(/^REPORT RequestId: /);
-      expect(event.logStreamName).toMatch(/^\d{4}\/\d{2}\/\d{2}\/\[1\][0-9a-f]{32}$/);
+      // greco points its functions at the workspace's log group (domain/data-plane-roles.ts); Lambda
+      // names streams in such a custom group YYYY/MM/DD/<function name>[<version>]<environment id>.
+      expect(event.logStreamName).toMatch(/^\d{4}\/\d{2}\/\d{2}\/greco-clitest-greeter\[1\][0-9a-f]{32}$/);
     }
     expect(missing.code).toBe(1);
     expect(oneLine(missing)).toBe(
