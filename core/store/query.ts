@@ -2,8 +2,11 @@ import type { QueryCommandInput, QueryCommandOutput } from '@aws-sdk/lib-dynamod
 
 /**
  * Every item of partition `pk` whose sort key starts with `prefix`, read consistently, all pages
- * (DynamoDB answers at most 1 MB per Query page). The config table's one paginated query loop:
- * every store and the conductors read item collections through it, never a loop of their own.
+ * (DynamoDB answers at most 1 MB per Query page). The config table's one read-everything loop:
+ * every store and the conductors read item collections through it. Two other callers page on
+ * purpose: the API's list routes (audit, deployments) answer one page and a cursor, and
+ * garbage collection (`garbage.ts` `deletePartition`) deletes each page as it reads it, so a
+ * 5,000-function partition is never held in memory.
  *
  * @param query sends one Query (the caller's own client and error translation)
  * @param tableName the config table
