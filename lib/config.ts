@@ -71,7 +71,11 @@ export interface GrecoConfig {
    * (domain/lambda-quotas.ts).
    */
   readonly accountConcurrency: number;
-  /** The two-person rule (`greco:twoPersonRule`): the deploying approver must not be the draft's last editor. Default false. */
+  /**
+   * The two-person rule (`greco:twoPersonRule`): the deploying approver must not be the draft's
+   * last editor. Present (`true`) only when on.
+   * @default false
+   */
   readonly twoPersonRule?: boolean;
 }
 
@@ -116,7 +120,7 @@ export function readGrecoConfig(node: Node): GrecoConfig {
     workspaceClaim,
     rolesClaim,
     accountConcurrency: readAccountConcurrency(node),
-    twoPersonRule: readBoolean(node, ContextKeys.twoPersonRule),
+    ...(readBoolean(node, ContextKeys.twoPersonRule) ? { twoPersonRule: true } : {}),
   };
 }
 
