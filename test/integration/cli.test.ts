@@ -367,5 +367,33 @@ describe('greco CLI against a local cloud', () => {
       expect(JSON.parse((await greco('--json', 'deployments')).out).deployments).toHaveLength(before);
       expect(JSON.parse((await greco('--json', 'functions')).out).epoch).toBe(epoch);
     }, 60_000);
+
+    it('asks on a terminal before deploying a plan that deletes functions, and a "no" deploys nothing', async () => {
+      // Prepare: a terminal that answers no.
+      const questions: string[] = [];
+      let err = '';
+      const epoch = JSON.parse((await greco('--json', 'functions')).out).epoch as number;
+
+      // Act
+      const code = await runCli(['--work-dir', workDir, 'apply', '-f', 'fewer.yaml'], {
+        io: {
+          out: () => {},
+          err: (t) => (err += t),
+          confirm: async (question) => {
+            questions.push(question);
+            return false;
+          },
+        },
+        cwd: fleetDir,
+        env: {},
+        pollIntervalMs: 100,
+      });
+
+      // Assess
+      expect(questions).toEqual(['the plan deletes 1 function(s): durations. Deploy?']);
+      expect(code).toBe(1);
+      expect(err).toContain('Not deployed: nothing changed.');
+      expect(JSON.parse((await greco('--json', 'functions')).out).epoch).toBe(epoch);
+    }, 60_000);
   });
 });
