@@ -12,6 +12,11 @@ export interface Io {
   out(text: string): void;
   /** Standard error: progress and errors. */
   err(text: string): void;
+  /**
+   * Asks the user a yes/no question and resolves to the answer; present only when a person can
+   * answer (stdin and stdout are terminals). Commands that need consent without it require `--yes`.
+   */
+  confirm?(question: string): Promise<boolean>;
 }
 
 /** What a command runs with: its output, options, and folders (`workDir`, where a local cloud is looked for). */

@@ -6,6 +6,7 @@
  * See docs/cli.md.
  */
 import { realpathSync } from 'node:fs';
+import { createInterface } from 'node:readline/promises';
 import { fileURLToPath } from 'node:url';
 import type { Command, CommandContext, Io } from './command.ts';
 import { apply } from './commands/apply.ts';
@@ -81,7 +82,11 @@ export interface RunCliOptions {
  * const code = await runCli(['functions', '--json'], { io: { out: (t) => (text += t), err: () => {} } });
  */
 export async function runCli(argv: readonly string[], options: RunCliOptions = {}): Promise<number> {
-  const io: Io = options.io ?? { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) };
+  const io: Io = options.io ?? {
+    out: (t) => process.stdout.write(t),
+    err: (t) => process.stderr.write(t),
+    ...(process.stdin.isTTY && process.stdout.isTTY ? { confirm: confirmOnTerminal } : {}),
+  };
   let json = false;
   let verbose = false;
   let help = false;
@@ -164,4 +169,15 @@ if (isMain()) {
   const controller = new AbortController();
   process.once('SIGINT', () => controller.abort());
   process.exitCode = await runCli(process.argv.slice(2), { signal: controller.signal });
+}
+
+/** Asks `question [y/N]` on the terminal; only `y` or `yes` (any case) consents. */
+async function confirmOnTerminal(question: string): Promise<boolean> {
+  const rl = createInterface({ input: process.stdin, output: process.stdout });
+  try {
+    const answer = await rl.question(`${question} [y/N] `);
+    return /^(y|yes)$/i.test(answer.trim());
+  } finally {
+    rl.close();
+  }
 }

@@ -8,10 +8,13 @@ import type { FunctionChange, PlanSummary } from '../core/plan.ts';
 export interface PlanView {
   readonly draftId: string;
   readonly draftVersion: number;
-  readonly baseEpoch: number;
+  /** The live epoch the draft is based on; absent when unknown (a draft older than this field). */
+  readonly baseEpoch?: number;
   readonly liveEpoch: number;
   readonly changes: readonly FunctionChange[];
   readonly summary: PlanSummary;
+  /** SHA-256 of the change set's canonical JSON: `greco apply` sends it so that only this plan deploys. */
+  readonly planHash?: string;
 }
 
 const actionMark = { create: '+', update: '~', delete: '-' } as const;

@@ -3,6 +3,7 @@
  * field-level diffs. Pure and deterministic: the same two models always give the same plan,
  * whatever the order of their functions.
  */
+import { createHash } from 'node:crypto';
 import { ValidationError } from '../domain/errors.ts';
 import { type FunctionSpec, fieldPath } from './spec.ts';
 
@@ -91,6 +92,33 @@ export function planChanges(live: readonly FunctionSpec[], draft: readonly Funct
     }
   }
   return { changes, summary: { create, update, delete: remove, unchanged } };
+}
+
+/**
+ * The hash of a plan's change set: SHA-256, lowercase hex, of a canonical JSON of `changes`
+ * (object keys sorted, no spaces; changes and diffs keep their order, which {@link planChanges}
+ * makes deterministic). Two plans hash the same exactly when they make the same changes, as
+ * Terraform's saved plan does: a deployment request carrying it is refused (412) when the plan
+ * moved.
+ *
+ * @example
+ * const hash = planHash(planChanges(live.functions, draft.functions)); // '3f0a…' (64 hex digits)
+ */
+export function planHash(plan: Pick<Plan, 'changes'>): string {
+  return createHash('sha256').update(canonicalJson(plan.changes)).digest('hex');
+}
+
+/** JSON with object keys sorted by UTF-16 code units; `undefined` members are left out. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const members = Object.entries(value)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => compareCodeUnits(a, b))
+      .map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`);
+    return `{${members.join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
 }
 
 function indexByName(functions: readonly FunctionSpec[], model: string): Map<string, FunctionSpec> {

@@ -51,6 +51,11 @@ export const EnvNames = {
    * bounds `reservedConcurrency` in drafts. Unset: 1,000, Lambda's default (domain/lambda-quotas.ts).
    */
   accountConcurrency: 'GRECO_ACCOUNT_CONCURRENCY',
+  /**
+   * The two-person rule (context `greco:twoPersonRule`): `true` when the approver who deploys a
+   * draft must differ from its last editor. Unset or anything else: off.
+   */
+  twoPersonRule: 'GRECO_TWO_PERSON_RULE',
   /** The function's service name in logs and the `service` metric dimension (read by Powertools). */
   serviceName: 'POWERTOOLS_SERVICE_NAME',
   /** CloudWatch namespace of the function's metrics (read by Powertools Metrics). */

@@ -24,6 +24,11 @@ export const ContextKeys = {
    * drafts accept a `reservedConcurrency` of at most this minus the 100 Lambda keeps unreserved.
    */
   accountConcurrency: 'greco:accountConcurrency',
+  /**
+   * The two-person rule: `true` makes the deployments API refuse (403) a deployment whose approver
+   * is the draft's last editor. Default off.
+   */
+  twoPersonRule: 'greco:twoPersonRule',
 } as const;
 
 /**
@@ -66,6 +71,12 @@ export interface GrecoConfig {
    * (domain/lambda-quotas.ts).
    */
   readonly accountConcurrency: number;
+  /**
+   * The two-person rule (`greco:twoPersonRule`): the deploying approver must not be the draft's
+   * last editor. Present (`true`) only when on.
+   * @default false
+   */
+  readonly twoPersonRule?: boolean;
 }
 
 /** A CDK context value is missing, malformed, or inconsistent with another one. Nothing is synthesized. */
@@ -109,7 +120,16 @@ export function readGrecoConfig(node: Node): GrecoConfig {
     workspaceClaim,
     rolesClaim,
     accountConcurrency: readAccountConcurrency(node),
+    ...(readBoolean(node, ContextKeys.twoPersonRule) ? { twoPersonRule: true } : {}),
   };
+}
+
+/** `true`/`false`, as a boolean or those words; false when absent. */
+function readBoolean(node: Node, key: string): boolean {
+  const value: unknown = node.tryGetContext(key);
+  if (value === undefined || value === null || value === false || value === 'false') return false;
+  if (value === true || value === 'true') return true;
+  throw new GrecoConfigError(key, `must be true or false, got ${JSON.stringify(value)}`);
 }
 
 /** `greco:accountConcurrency`: an integer from 100 to {@link maxAccountConcurrency}, as a number or digits. */

@@ -81,6 +81,7 @@ export class ControlPlaneStack extends Stack {
       managedPrefix: this.config.managedPrefix,
       workspaceClaim: this.config.workspaceClaim,
       rolesClaim: this.config.rolesClaim,
+      twoPersonRule: this.config.twoPersonRule === true,
     });
     this.managementApi = new ManagementApi(this, 'ManagementApi', {
       table: this.table,

@@ -3,7 +3,7 @@ import { ApiClient } from '../api.ts';
 import type { Command, CommandContext } from '../command.ts';
 import { parseCommandArgs, printJson } from '../command.ts';
 import { ApiError, CliError } from '../errors.ts';
-import { renderPlan, renderVetoReasons, type VetoReason } from '../render.ts';
+import { type PlanView, renderPlan, renderVetoReasons, type VetoReason } from '../render.ts';
 import { planFile } from './plan.ts';
 
 /** A deployment as `GET /v1/deployments/{id}` answers (the fields the CLI reads). */
@@ -98,27 +98,52 @@ export function vetoReasons(deployment: DeploymentView): VetoReason[] {
 export const apply: Command = {
   name: 'apply',
   summary: 'plan, then deploy the draft and follow the deployment until it ends',
-  usage: `Usage: greco apply -f greco.yaml [--json]
+  usage: `Usage: greco apply -f greco.yaml [--yes] [--json]
 
 Does what greco plan does, then deploys the draft (POST /v1/drafts/{id}/deployments, approver
 role) and follows the deployment (phase, functions done, votes) until it ends. Exit code 0 only
 when it is Committed (or when there was nothing to deploy); a veto prints each reason and what
 to change in greco.yaml.
 
+Exactly the plan shown is deployed: apply sends its hash, and a plan that moved meanwhile is
+refused (nothing starts). A draft based on an epoch that is no longer live is first rebased onto
+the live one (POST /v1/drafts/{id}/rebase) when no field conflicts, and apply says so; conflicts
+are listed and nothing deploys. A plan that deletes functions needs consent: a question on a
+terminal, else --yes (without it apply exits 1 and deploys nothing).
+
 Options:
   -f, --file PATH   the model file (default greco.yaml)
+  -y, --yes         deploy without asking, even when the plan deletes functions
   --json            print the final deployment as JSON
 `,
   async run(args, ctx) {
-    const { values } = parseCommandArgs('apply', args, { file: { type: 'string', short: 'f' } });
-    const { session, draft, plan } = await planFile(values.file ?? 'greco.yaml', ctx);
+    const { values } = parseCommandArgs('apply', args, {
+      file: { type: 'string', short: 'f' },
+      yes: { type: 'boolean', short: 'y', default: false },
+    });
+    const planned = await planFile(values.file ?? 'greco.yaml', ctx);
+    const { session, draft } = planned;
+    const api = new ApiClient(session.apiUrl, session.token);
+    const plan = await rebaseIfStale(api, planned.plan, ctx);
     if (!ctx.json) ctx.io.out(renderPlan(plan, session.workspace));
     if (plan.changes.length === 0) {
       if (ctx.json) printJson(ctx, { status: 'Unchanged', epoch: plan.liveEpoch });
       else ctx.io.out(`Nothing to deploy: epoch ${plan.liveEpoch} is already this model.\n`);
       return 0;
     }
-    const api = new ApiClient(session.apiUrl, session.token);
+    if (plan.summary.delete > 0 && values.yes !== true) {
+      const deleted = plan.changes.filter((c) => c.action === 'delete').map((c) => c.name);
+      const what = `the plan deletes ${deleted.length} function(s): ${deleted.join(', ')}`;
+      if (ctx.io.confirm === undefined) {
+        throw new CliError(
+          `${what}; nothing was deployed: run greco apply --yes to deploy it without a terminal`,
+        );
+      }
+      if (!(await ctx.io.confirm(`${what}. Deploy?`))) {
+        ctx.io.err('Not deployed: nothing changed.\n');
+        return 1;
+      }
+    }
     let started: DeploymentView;
     try {
       started = (
@@ -126,11 +151,21 @@ Options:
           'POST',
           `v1/drafts/${encodeURIComponent(draft.draftId)}/deployments`,
           {
-            headers: { 'idempotency-key': randomUUID(), 'if-match': `"${draft.version}"` },
+            headers: { 'idempotency-key': randomUUID(), 'if-match': `"${plan.draftVersion}"` },
+            ...(plan.planHash === undefined ? {} : { body: { planHash: plan.planHash } }),
           },
         )
       ).body;
     } catch (error) {
+      if (
+        error instanceof ApiError &&
+        (problemSlug(error) === 'plan-changed' || problemSlug(error) === 'stale-draft')
+      ) {
+        throw new CliError(
+          `${error.message}: the plan changed after it was shown (another deployment or edit); nothing was deployed, run greco apply again to review the new plan`,
+          { cause: error, problem: error.problem },
+        );
+      }
       if (error instanceof ApiError && error.status === 409) {
         throw new CliError(`${error.message}: wait for it to end (greco deployments), then apply again`, {
           cause: error,
@@ -169,3 +204,49 @@ Options:
     }
   },
 };
+
+/** A merge conflict as `POST /v1/drafts/{id}/rebase` lists it. */
+interface RebaseConflict {
+  readonly function: string;
+  readonly field: string;
+  readonly base?: unknown;
+  readonly draft?: unknown;
+  readonly live?: unknown;
+}
+
+/** The `type` slug of an API error's problem+json (`.../problems/<slug>`), if any. */
+function problemSlug(error: ApiError): string | undefined {
+  const type = (error.problem as { type?: unknown } | undefined)?.type;
+  return typeof type === 'string' ? type.slice(type.lastIndexOf('/') + 1) : undefined;
+}
+
+/**
+ * When the draft is based on an epoch that is no longer live, rebases it (`POST
+ * /v1/drafts/{id}/rebase`, three-way merge), says so on stderr and reads the plan again; else
+ * returns `plan` as is.
+ *
+ * @throws CliError listing each field conflict (nothing changed) when the rebase conflicts
+ */
+export async function rebaseIfStale(api: ApiClient, plan: PlanView, ctx: CommandContext): Promise<PlanView> {
+  if (plan.baseEpoch === plan.liveEpoch) return plan;
+  const draftPath = `v1/drafts/${encodeURIComponent(plan.draftId)}`;
+  try {
+    await api.request('POST', `${draftPath}/rebase`, { headers: { 'if-match': `"${plan.draftVersion}"` } });
+  } catch (error) {
+    if (error instanceof ApiError && problemSlug(error) === 'rebase-conflict') {
+      const conflicts = ((error.problem as { conflicts?: RebaseConflict[] }).conflicts ?? []).map(
+        (c) =>
+          `  ${c.function} ${c.field}: base ${JSON.stringify(c.base) ?? '(unset)'}, yours ${JSON.stringify(c.draft) ?? '(unset)'}, live ${JSON.stringify(c.live) ?? '(unset)'}\n`,
+      );
+      throw new CliError(
+        `draft ${plan.draftId} is based on epoch ${plan.baseEpoch ?? 'unknown'} but epoch ${plan.liveEpoch} is live, and both changed the same fields:\n${conflicts.join('')}nothing was deployed: update greco.yaml (and the live changes you keep), then apply again`,
+        { cause: error, problem: error.problem },
+      );
+    }
+    throw error;
+  }
+  ctx.io.err(
+    `Rebased draft ${plan.draftId} from epoch ${plan.baseEpoch ?? 'unknown'} onto live epoch ${plan.liveEpoch}: no conflicts, the changes deployed since are kept\n`,
+  );
+  return (await api.request<PlanView>('GET', `${draftPath}/plan`)).body;
+}

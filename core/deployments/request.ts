@@ -8,11 +8,18 @@
 import { ExecutionAlreadyExists, type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { ConflictError, PreconditionFailedError, ServiceUnavailableError } from '../../domain/errors.ts';
 import { managedFunctionName } from '../../domain/names.ts';
-import { type Plan, planChanges } from '../plan.ts';
+import { type Plan, planChanges, planHash } from '../plan.ts';
 import type { FunctionSpec } from '../spec.ts';
 import { versionMatches } from '../store/drafts.ts';
 import type { ChangeContext, ExpectedVersion } from '../store/types.ts';
-import { DeploymentInProgressError, DeploymentNotStartedError, NothingToDeployError } from './errors.ts';
+import {
+  DeploymentInProgressError,
+  DeploymentNotStartedError,
+  NothingToDeployError,
+  PlanChangedError,
+  StaleDraftError,
+  TwoPersonRuleError,
+} from './errors.ts';
 import { deploymentIdFor, newDeploymentId } from './ids.ts';
 import type { StoredDeployment } from './store.ts';
 import { type DeploymentStores, recordRequest } from './transactions.ts';
@@ -29,6 +36,12 @@ export interface DeploymentRequestDeps {
   readonly managedPrefix: string;
   /** Clock. @default - the system clock */
   readonly now?: () => Date;
+  /**
+   * The two-person rule (context option `greco:twoPersonRule`, `GRECO_TWO_PERSON_RULE`): the
+   * approver who deploys must not be the draft's last editor.
+   * @default false
+   */
+  readonly twoPersonRule?: boolean;
 }
 
 /** One deploy request. */
@@ -39,6 +52,8 @@ export interface DeploymentRequest {
   readonly idempotencyKey?: string;
   /** The draft version `If-Match` names, when sent. */
   readonly expected?: ExpectedVersion;
+  /** The `planHash` of the plan the caller reviewed (`GET .../plan`), when sent: 64 lowercase hex digits. */
+  readonly planHash?: string;
   readonly context: ChangeContext;
 }
 
@@ -58,7 +73,10 @@ export interface DeploymentRequest {
  * @throws NotFoundError (404) no such draft; PreconditionFailedError (412) `If-Match` stale;
  *   DeploymentInProgressError (409) another deployment holds the lock or froze the draft;
  *   ConflictError (409) the draft was already deployed or changed meanwhile;
- *   NothingToDeployError (409) no changes; DeploymentNotStartedError (503, Retry-After) the
+ *   NothingToDeployError (409) no changes; StaleDraftError (409) the draft's base epoch is not
+ *   the live epoch (or unknown); PlanChangedError (412) `planHash` is not the plan's hash now;
+ *   TwoPersonRuleError (403) the rule is on and the caller last edited the draft;
+ *   DeploymentNotStartedError (503, Retry-After) the
  *   record is written but StartExecution failed; ServiceUnavailableError (503)
  */
 export async function requestDeployment(
@@ -100,9 +118,17 @@ export async function requestDeployment(
   const lock = await deployments.getLock(ws);
   if (lock !== undefined && lock.deploymentId !== keyedId)
     throw new DeploymentInProgressError(lock.deploymentId);
+  if (deps.twoPersonRule === true && draft.updatedBy.sub === request.context.actor.sub)
+    throw new TwoPersonRuleError(draftId);
   const liveModel = await live.getLiveModel(ws);
   const plan = planChanges(liveModel.functions, draft.functions);
+  if (draft.baseEpoch !== liveModel.epoch)
+    throw new StaleDraftError(draftId, draft.baseEpoch, liveModel.epoch, plan);
   if (plan.changes.length === 0) throw new NothingToDeployError(draftId, liveModel.epoch);
+  if (request.planHash !== undefined) {
+    const current = planHash(plan);
+    if (current !== request.planHash) throw new PlanChangedError(request.planHash, current);
+  }
 
   const deploymentId = keyedId ?? newDeploymentId();
   const now = (deps.now?.() ?? new Date()).toISOString();
@@ -127,7 +153,7 @@ export async function requestDeployment(
     now,
   );
   try {
-    await recordRequest(deps.stores, record, request.context, request.expected);
+    await recordRequest(deps.stores, record, request.context, request.expected, draft.updatedBy);
   } catch (error) {
     // A random id's change set belongs to nobody now. A keyed one may be recorded by a
     // concurrent request with the same key: it is left for that request, or for collectGarbage.

@@ -24,7 +24,7 @@ import type { ConfigTableOptions } from '../store/client.ts';
 import { DraftStore } from '../store/drafts.ts';
 import { LiveModels, SnapshotStore } from '../store/snapshots.ts';
 import { transactWrite } from '../store/transact.ts';
-import type { ChangeContext, ExpectedVersion } from '../store/types.ts';
+import type { Actor, ChangeContext, ExpectedVersion } from '../store/types.ts';
 import { DeploymentInProgressError, DeploymentStateError } from './errors.ts';
 import { vetoReasons } from './events.ts';
 import { DeploymentStore } from './store.ts';
@@ -78,6 +78,8 @@ type RecordedError = NonNullable<Deployment['error']>;
  * deployment id was recorded meanwhile (a concurrent request with the same `Idempotency-Key`).
  *
  * @param expected the draft version the caller named (`If-Match`), when it named one
+ * @param lastEditor the draft's last editor: the audit record names them beside the approver
+ *   (the record's actor), for the two-person rule
  * @throws DeploymentInProgressError (409) another deployment holds the lock or froze the draft;
  *   ConflictError (409) the draft is no longer open, or changed (no `If-Match`);
  *   PreconditionFailedError (412) it changed (with `If-Match`); ServiceUnavailableError (503)
@@ -87,6 +89,7 @@ export async function recordRequest(
   record: Deployment,
   context: ChangeContext,
   expected: ExpectedVersion | undefined,
+  lastEditor?: Actor,
 ): Promise<void> {
   const { workspace: ws, deploymentId: id, draftId } = record;
   const { deployments, drafts, audit } = stores;
@@ -105,6 +108,7 @@ export async function recordRequest(
           draftVersion: record.draftVersion,
           baseEpoch: record.baseEpoch,
           counts: record.counts,
+          ...(lastEditor === undefined ? {} : { lastEditor }),
         },
       }),
     ],

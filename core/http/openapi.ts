@@ -308,6 +308,30 @@ const operations: Readonly<Record<string, OperationDoc>> = {
     responses: { '200': jsonResponse('The plan', ref('Plan'), etagHeader) },
     errors: [404],
   },
+  'POST /v1/drafts/{id}/rebase': {
+    operationId: 'rebaseDraft',
+    summary: 'Moves a draft onto the live epoch by a three-way merge',
+    description:
+      'Merges, function by function and field by field, the draft (ours) and the live model (theirs) from the model of the epoch the draft is based on. Field conflicts answer 409 `rebase-conflict` with `conflicts` (`{ function, field, base, draft, live }`) and change nothing. A draft already on the live epoch answers `rebased: false`.',
+    parameters: [ifMatch(true)],
+    responses: {
+      '200': jsonResponse(
+        'The draft on the live epoch',
+        {
+          type: 'object',
+          properties: {
+            draft: ref('DraftSummary'),
+            rebased: { type: 'boolean' },
+            fromEpoch: { type: 'integer' },
+            liveEpoch: { type: 'integer' },
+          },
+          required: ['draft', 'rebased'],
+        },
+        etagHeader,
+      ),
+    },
+    errors: [404, 409, 412, 428, 503],
+  },
   'POST /v1/artifacts': {
     operationId: 'createArtifactUpload',
     summary: 'A presigned upload of a zip too large to send inline',
@@ -361,6 +385,20 @@ const operations: Readonly<Record<string, OperationDoc>> = {
       },
       ifMatch(false),
     ],
+    requestBody: {
+      required: false,
+      content: {
+        'application/json': {
+          schema: {
+            type: 'object',
+            description:
+              '`planHash`: the hash of the plan reviewed (`GET /v1/drafts/{id}/plan`); a plan that moved answers 412 `plan-changed`',
+            properties: { planHash: { type: 'string', pattern: '^[0-9a-f]{64}$' } },
+            additionalProperties: false,
+          },
+        },
+      },
+    },
     responses: { '202': jsonResponse('The deployment, started', ref('Deployment'), locationHeader) },
     errors: [404, 409, 412, 503],
   },
@@ -534,6 +572,11 @@ function managementSchemas(): Json {
         draftVersion: { type: 'integer' },
         baseEpoch: { type: 'integer' },
         liveEpoch: { type: 'integer' },
+        planHash: {
+          type: 'string',
+          pattern: '^[0-9a-f]{64}$',
+          description: 'SHA-256 of the canonical JSON of `changes`',
+        },
         changes: { type: 'array', items: { type: 'object' } },
         summary: {
           type: 'object',
@@ -542,7 +585,7 @@ function managementSchemas(): Json {
           ),
         },
       },
-      required: ['draftId', 'draftVersion', 'baseEpoch', 'liveEpoch', 'changes', 'summary'],
+      required: ['draftId', 'draftVersion', 'liveEpoch', 'changes', 'summary', 'planHash'],
     },
     Deployment: {
       type: 'object',
@@ -576,7 +619,7 @@ const draftSummarySchema: Json = {
     updatedAt: { type: 'string', format: 'date-time' },
     updatedBy: actorSchema,
   },
-  required: ['draftId', 'version', 'state', 'baseEpoch', 'functionCount', 'createdAt', 'updatedAt'],
+  required: ['draftId', 'version', 'state', 'functionCount', 'createdAt', 'updatedAt'],
 };
 
 function livePageSchema(): Json {

@@ -20,6 +20,7 @@ import {
   PreconditionFailedError,
   ServiceUnavailableError,
 } from '../../domain/errors.ts';
+import { mergeModels, RebaseConflictError } from '../merge.ts';
 import { type FunctionSpec, Limits } from '../spec.ts';
 import { getItem, maxConsistencyRetries, queryPage, queryPrefix } from './access.ts';
 import { AuditLog } from './audit.ts';
@@ -69,7 +70,14 @@ interface DraftHeadItem {
   readonly baseSnapshotId?: string;
   /** True when the base snapshot was written for this draft (it is garbage once superseded). */
   readonly baseOwned: boolean;
-  readonly baseEpoch: number;
+  /** The live epoch the draft was based on; absent on heads written before it was recorded (unknown). */
+  readonly baseEpoch?: number;
+  /**
+   * The snapshot partition of the base epoch's model (the live head's `snapshotId` when the draft
+   * was created or rebased), the "base" of a rebase's three-way merge; absent for epoch 0 (no
+   * functions) and on heads written before it was recorded.
+   */
+  readonly baseEpochSnapshotId?: string;
   readonly overlayId: string;
   readonly functionCount: number;
   readonly createdAt: string;
@@ -213,6 +221,7 @@ export class DraftStore {
       baseSnapshotId: snapshot?.snapshotId ?? live.snapshotId,
       baseOwned: snapshot !== undefined,
       baseEpoch: live.epoch,
+      ...(live.snapshotId === undefined ? {} : { baseEpochSnapshotId: live.snapshotId }),
       overlayId: this.#newId(),
       functionCount: functions?.length ?? live.functionCount,
       createdAt: now,
@@ -270,6 +279,75 @@ export class DraftStore {
     expected: ExpectedVersion,
     context: ChangeContext,
   ): Promise<DraftSummary> {
+    return this.#replaceModel(ws, draftId, functions, expected, context);
+  }
+
+  /**
+   * Moves a draft onto the live epoch: a three-way merge (`mergeModels`) of the draft's base epoch
+   * model (base), the draft (ours) and the live model (theirs), if the draft is still at
+   * `expected`. Non-conflicting changes merge; the merged model is written like
+   * {@link replaceDraft} (a new snapshot, version + 1, one transaction conditional on the live
+   * epoch not having moved meanwhile) and the head's base epoch becomes the live one. Records
+   * `draft.rebase` with both epochs. A draft already based on the live epoch is left as is.
+   *
+   * A draft whose base epoch is unknown (written before greco recorded it), or whose base epoch
+   * was set without a recorded snapshot, cannot be merged: 409, create a new draft.
+   *
+   * @returns the draft's metadata, whether it moved, and the epoch it moved from
+   * @throws RebaseConflictError (409, `conflicts`: `{ function, field, base, draft, live }`) when
+   *   both sides changed a field differently: nothing is changed; ConflictError (409) frozen, or
+   *   the base model is unknown; NotFoundError (404); PreconditionFailedError (412) `expected` is
+   *   stale; ServiceUnavailableError (503, also when the live epoch moved during the rebase)
+   */
+  async rebaseDraft(
+    ws: string,
+    draftId: string,
+    expected: ExpectedVersion,
+    context: ChangeContext,
+  ): Promise<{ draft: DraftSummary; rebased: boolean; fromEpoch?: number }> {
+    const head = await this.#requireHead(ws, draftId);
+    checkEditable(head, expected);
+    const live = await this.#live.getLiveModel(ws);
+    if (head.baseEpoch === live.epoch)
+      return { draft: summaryOf(head), rebased: false, fromEpoch: head.baseEpoch };
+    if (head.baseEpoch === undefined || (head.baseEpoch > 0 && head.baseEpochSnapshotId === undefined)) {
+      throw new ConflictError(
+        `draft ${draftId} does not record the model of its base epoch, so it cannot be merged onto epoch ${live.epoch}: create a new draft from the live model and make your changes again`,
+        { baseEpoch: head.baseEpoch ?? null, liveEpoch: live.epoch },
+      );
+    }
+    const [base, draft] = await Promise.all([
+      head.baseEpochSnapshotId === undefined
+        ? Promise.resolve([])
+        : this.#snapshots.readSnapshotPartition(ws, head.baseEpochSnapshotId),
+      this.getDraft(ws, draftId),
+    ]);
+    if (draft.version !== head.version) {
+      throw new PreconditionFailedError(`draft ${draftId} changed during the rebase: read it again`, {
+        currentETag: `"${draft.version}"`,
+      });
+    }
+    const merge = mergeModels(base, draft.functions, live.functions);
+    if (merge.conflicts.length > 0) throw new RebaseConflictError(draftId, live.epoch, merge.conflicts);
+    const summary = await this.#replaceModel(ws, draftId, merge.functions, head.version, context, {
+      epoch: live.epoch,
+      ...(live.snapshotId === undefined ? {} : { snapshotId: live.snapshotId }),
+    });
+    return {
+      draft: summary,
+      rebased: true,
+      ...(head.baseEpoch === undefined ? {} : { fromEpoch: head.baseEpoch }),
+    };
+  }
+
+  async #replaceModel(
+    ws: string,
+    draftId: string,
+    functions: readonly FunctionSpec[],
+    expected: ExpectedVersion,
+    context: ChangeContext,
+    rebaseTo?: { epoch: number; snapshotId?: string },
+  ): Promise<DraftSummary> {
     checkEditable(await this.#requireHead(ws, draftId), expected);
     const snapshot = await this.#snapshots.writePendingSnapshot(ws, functions);
     let edited: { head: DraftHeadItem; garbage: string[] };
@@ -282,6 +360,8 @@ export class DraftStore {
           baseOwned: true,
           overlayId: this.#newId(),
           functionCount: functions.length,
+          ...(rebaseTo === undefined ? {} : { baseEpoch: rebaseTo.epoch }),
+          ...(rebaseTo?.snapshotId === undefined ? {} : { baseEpochSnapshotId: rebaseTo.snapshotId }),
           updatedAt: now,
           updatedBy: context.actor,
         };
@@ -292,12 +372,21 @@ export class DraftStore {
           items: [
             this.#putHead(ws, next, current.version),
             this.#snapshots.pendingClearedItem(ws, snapshot),
+            ...(rebaseTo?.snapshotId === undefined
+              ? []
+              : [this.#live.liveIsCheck(ws, rebaseTo.epoch, rebaseTo.snapshotId)]),
             ...garbage.map((partition) => garbageItem(this.#table.tableName, ws, partition, now)),
             this.#audit.auditItem(ws, context, now, {
-              action: 'draft.replace',
+              action: rebaseTo === undefined ? 'draft.replace' : 'draft.rebase',
               target: `drafts/${draftId}`,
               draftId,
-              detail: { version: next.version, functionCount: functions.length },
+              detail: {
+                version: next.version,
+                functionCount: functions.length,
+                ...(rebaseTo === undefined
+                  ? {}
+                  : { fromEpoch: current.baseEpoch ?? null, baseEpoch: rebaseTo.epoch }),
+              },
             }),
           ],
         };
@@ -612,7 +701,7 @@ function summaryOf(head: DraftHeadItem): DraftSummary {
     version: head.version,
     state: head.state,
     ...(head.deploymentId === undefined ? {} : { deploymentId: head.deploymentId }),
-    baseEpoch: head.baseEpoch,
+    ...(head.baseEpoch === undefined ? {} : { baseEpoch: head.baseEpoch }),
     functionCount: head.functionCount,
     createdAt: head.createdAt,
     createdBy: head.createdBy,

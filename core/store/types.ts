@@ -35,8 +35,12 @@ export interface DraftSummary {
   readonly state: DraftState;
   /** The deployment that froze (or deployed) the draft; absent while `open`. */
   readonly deploymentId?: string;
-  /** The live epoch the draft was based on when it was created (0: no deployment yet). */
-  readonly baseEpoch: number;
+  /**
+   * The live epoch the draft is based on: the one live when it was created, or the one it was last
+   * rebased onto (0: no deployment yet). Absent on drafts written before greco recorded it: their
+   * base is unknown, they deploy only after a rebase (`stale-draft` otherwise).
+   */
+  readonly baseEpoch?: number;
   readonly functionCount: number;
   /** ISO 8601 UTC. */
   readonly createdAt: string;
@@ -64,6 +68,7 @@ export interface LiveModel {
 export type AuditAction =
   | 'draft.create'
   | 'draft.replace'
+  | 'draft.rebase'
   | 'draft.delete'
   | 'draft.function.put'
   | 'draft.function.delete'

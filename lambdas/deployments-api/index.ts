@@ -2,7 +2,7 @@
  * Management API, deployments: `POST /v1/drafts/{id}/deployments`, `GET /v1/deployments`,
  * `GET /v1/deployments/{id}`.
  * Environment: `GRECO_CONFIG_TABLE`, `GRECO_DEPLOYMENT_STATE_MACHINE_ARN`, `GRECO_MANAGED_PREFIX`
- * (default `greco`), and the claim names (see domain/env.ts).
+ * (default `greco`), `GRECO_TWO_PERSON_RULE` (`true`: on), and the claim names (see domain/env.ts).
  */
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { createDeploymentStores } from '../../core/deployments/transactions.ts';
@@ -30,5 +30,6 @@ export const handler = apiHandler(
     sfn,
     stateMachineArn: requireEnv(EnvNames.deploymentStateMachineArn),
     managedPrefix: optionalEnv(EnvNames.managedPrefix, defaultManagedPrefix),
+    twoPersonRule: optionalEnv(EnvNames.twoPersonRule, 'false') === 'true',
   }),
 );

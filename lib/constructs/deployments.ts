@@ -69,6 +69,12 @@ export interface DeploymentsProps {
    */
   readonly conductorRateLimit?: number;
   /**
+   * The two-person rule: the deployments API refuses (403) a deployment whose approver is the
+   * draft's last editor.
+   * @default false
+   */
+  readonly twoPersonRule?: boolean;
+  /**
    * The conductors a deployment runs.
    * @default - {@link conductorRegistry} (the Lambda conductor)
    */
@@ -278,6 +284,7 @@ export class Deployments extends Construct {
         [EnvNames.workspaceClaim]: props.workspaceClaim,
         [EnvNames.rolesClaim]: props.rolesClaim,
         [EnvNames.deploymentStateMachineArn]: this.stateMachine.stateMachineArn,
+        ...(props.twoPersonRule === true ? { [EnvNames.twoPersonRule]: 'true' } : {}),
       },
     });
     props.table.grantReadWriteData(this.apiFunction.function);

@@ -40,6 +40,7 @@ export const managementRoutes: readonly ManagementRoute[] = [
   { method: HttpMethod.PUT, path: '/v1/drafts/{id}/functions/{name}', handler: 'drafts-api' },
   { method: HttpMethod.DELETE, path: '/v1/drafts/{id}/functions/{name}', handler: 'drafts-api' },
   { method: HttpMethod.GET, path: '/v1/drafts/{id}/plan', handler: 'drafts-api' },
+  { method: HttpMethod.POST, path: '/v1/drafts/{id}/rebase', handler: 'drafts-api' },
   { method: HttpMethod.POST, path: '/v1/artifacts', handler: 'drafts-api' },
   { method: HttpMethod.GET, path: '/v1/audit', handler: 'audit-api' },
   { method: HttpMethod.POST, path: '/v1/drafts/{id}/deployments', handler: 'deployments-api' },

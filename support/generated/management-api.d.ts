@@ -167,6 +167,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/drafts/{id}/rebase": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Moves a draft onto the live epoch by a three-way merge
+         * @description Merges, function by function and field by field, the draft (ours) and the live model (theirs) from the model of the epoch the draft is based on. Field conflicts answer 409 `rebase-conflict` with `conflicts` (`{ function, field, base, draft, live }`) and change nothing. A draft already on the live epoch answers `rebased: false`.
+         */
+        post: operations["rebaseDraft"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/functions": {
         parameters: {
             query?: never;
@@ -351,7 +371,7 @@ export interface components {
             version: number;
             state: string;
             deploymentId?: string;
-            baseEpoch: number;
+            baseEpoch?: number;
             functionCount: number;
             /** Format: date-time */
             createdAt: string;
@@ -369,8 +389,10 @@ export interface components {
         Plan: {
             draftId: string;
             draftVersion: number;
-            baseEpoch: number;
+            baseEpoch?: number;
             liveEpoch: number;
+            /** @description SHA-256 of the canonical JSON of `changes` */
+            planHash: string;
             changes: Record<string, unknown>[];
             summary: {
                 create?: number;
@@ -1067,7 +1089,13 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": {
+                    planHash?: string;
+                };
+            };
+        };
         responses: {
             /** @description The deployment, started */
             202: {
@@ -1418,6 +1446,111 @@ export interface operations {
             };
             /** @description No such resource in this workspace */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    rebaseDraft: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The ETag read (`"<version>"`), or `*`: 412 when stale */
+                "If-Match": string;
+            };
+            path: {
+                /** @description a draft id as POST /v1/drafts returns it (letters, digits, - or _) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The draft on the live epoch */
+            200: {
+                headers: {
+                    /** @description The draft's version, `"<version>"` */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        draft: components["schemas"]["DraftSummary"];
+                        rebased: boolean;
+                        fromEpoch?: number;
+                        liveEpoch?: number;
+                    };
+                };
+            };
+            /** @description Invalid request: every bad field is listed in `errors` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource in this workspace */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the resource state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `If-Match` is stale */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `If-Match` is required */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unavailable: retry after `Retry-After` */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

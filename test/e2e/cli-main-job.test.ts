@@ -109,8 +109,11 @@ describe('the main job, end to end through the greco CLI', () => {
    * `greco apply`; then waits until the deployment's last event is on the bus, so that the next
    * deployment's or hot-path verb's events come after it, and records the events it must have.
    */
-  const apply = async (outcome: 'Committed' | 'Vetoed'): Promise<Run & { deploymentId: string }> => {
-    const run = await greco('apply', '-f', 'greco.yaml');
+  const apply = async (
+    outcome: 'Committed' | 'Vetoed',
+    ...options: string[]
+  ): Promise<Run & { deploymentId: string }> => {
+    const run = await greco('apply', '-f', 'greco.yaml', ...options);
     const deploymentId = /Deploying (dep-[a-z2-7]+)/.exec(run.err)?.[1];
     expect(deploymentId, run.err + run.out).toBeDefined();
     const last = outcome === 'Committed' ? 'Epoch Activated' : 'Deployment Vetoed';
@@ -276,7 +279,12 @@ describe('the main job, end to end through the greco CLI', () => {
 
   it('5. removes a function from greco.yaml: Committed, its live alias is not found, the others still answer', async () => {
     await editModel((doc) => doc.deleteIn(['functions', 'durations']));
-    const run = await apply('Committed');
+    // Without a terminal, a plan that deletes needs --yes: apply says so and deploys nothing.
+    const refused = await greco('apply', '-f', 'greco.yaml');
+    expect(refused.code).toBe(1);
+    expect(refused.err).toContain('the plan deletes 1 function(s): durations; nothing was deployed');
+    expect(await epoch()).toBe(3);
+    const run = await apply('Committed', '--yes');
     expect(run.code).toBe(0);
     expect(run.out).toContain('- durations (delete)');
     expect(run.out).toContain('0 to create, 0 to update, 1 to delete, 2 unchanged');

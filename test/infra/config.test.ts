@@ -27,6 +27,19 @@ describe('readGrecoConfig', () => {
     expect(configFrom({ [ContextKeys.accountConcurrency]: value }).accountConcurrency).toBe(quota);
   });
 
+  it.each([
+    [true, true],
+    ['true', true],
+    [false, undefined],
+    ['false', undefined],
+  ])('reads greco:twoPersonRule %j as %j (on only when true)', (value, on) => {
+    expect(configFrom({ [ContextKeys.twoPersonRule]: value }).twoPersonRule).toBe(on);
+  });
+
+  it('refuses a greco:twoPersonRule that is not true or false', () => {
+    expect(() => configFrom({ [ContextKeys.twoPersonRule]: 'yes' })).toThrow(GrecoConfigError);
+  });
+
   it('gives the same settings from cdk.json as its code defaults', () => {
     expect(configFrom(cdkJsonContext())).toEqual(configFrom({}));
   });

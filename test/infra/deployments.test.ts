@@ -460,6 +460,15 @@ describe('deployment steps', () => {
 });
 
 describe('deployments API', () => {
+  it('runs under the two-person rule only when greco:twoPersonRule is true', () => {
+    // Prepare / Act
+    const on = synthesizeGreco({ 'greco:twoPersonRule': true });
+
+    // Assess
+    expect(handlerFunction(on.template, 'deployments-api').environment[EnvNames.twoPersonRule]).toBe('true');
+    expect(handlerFunction(template, 'deployments-api').environment[EnvNames.twoPersonRule]).toBeUndefined();
+  });
+
   it('may start executions of the deployment state machine and describe them, nothing else in Step Functions', () => {
     const fn = handlerFunction(template, 'deployments-api');
     expect(fn.environment[EnvNames.deploymentStateMachineArn]).toEqual({ Ref: stateMachineId });

@@ -95,6 +95,16 @@ const routes: {
     ok: 200,
     request: (id) => ({ routeKey: 'GET /v1/drafts/{id}/plan', pathParameters: { id } }),
   },
+  {
+    routeKey: 'POST /v1/drafts/{id}/rebase',
+    needs: 'editor',
+    ok: 200,
+    request: (id) => ({
+      routeKey: 'POST /v1/drafts/{id}/rebase',
+      pathParameters: { id },
+      headers: { 'if-match': '"1"' },
+    }),
+  },
   { routeKey: 'GET /v1/audit', needs: 'viewer', ok: 200, request: () => ({ routeKey: 'GET /v1/audit' }) },
 ];
 

@@ -272,4 +272,128 @@ describe('greco CLI against a local cloud', () => {
     expect(first).toMatch(/^greco: (POST|PUT) \/v1\/drafts.* answered 400: .*memoryMiB.*10240/);
     expect(JSON.parse(rest.join('\n'))).toMatchObject({ status: 400 });
   });
+
+  describe('deploys exactly what was reviewed', () => {
+    /** The fields of the API's answers these tests read. */
+    interface Answer {
+      readonly draftId?: string;
+      readonly version?: number;
+      readonly functions?: readonly { readonly name: string }[];
+      readonly deploymentId?: string;
+      readonly status?: string;
+    }
+
+    /** The management API as the logged-in user, outside the CLI: another person's deployment. */
+    async function api(
+      method: string,
+      path: string,
+      body?: unknown,
+      headers: Record<string, string> = {},
+    ): Promise<{ status: number; body: Answer }> {
+      const { token } = JSON.parse(await readFile(join(workDir, 'credentials.json'), 'utf8'));
+      const response = await fetch(`${cloud.apiUrl}${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${token}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...headers,
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      return { status: response.status, body: (await response.json().catch(() => ({}))) as Answer };
+    }
+
+    it('rebases a draft made before another deployment when nothing conflicts, says so, and keeps both changes', async () => {
+      // Prepare: this work dir's draft holds greeter with PUNCTUATION "?" (based on the live epoch);
+      // then someone else deploys durations with 256 MiB.
+      const fleet = await readFile(join(fleetDir, 'greco.yaml'), 'utf8');
+      await writeFile(join(fleetDir, 'ask.yaml'), fleet.replace('PUNCTUATION: "!"', 'PUNCTUATION: "?"'));
+      expect((await greco('plan', '-f', 'ask.yaml')).code).toBe(0);
+      const epochBefore = JSON.parse((await greco('--json', 'functions')).out).epoch as number;
+      const other = await api('POST', 'v1/drafts');
+      const copy = await api('GET', `v1/drafts/${other.body.draftId}`);
+      const durations = copy.body.functions?.find((f: { name: string }) => f.name === 'durations');
+      const put = await api(
+        'PUT',
+        `v1/drafts/${other.body.draftId}/functions/durations`,
+        { ...durations, memoryMiB: 256 },
+        { 'if-match': `"${copy.body.version}"` },
+      );
+      expect(put.status).toBe(200);
+      const started = await api('POST', `v1/drafts/${other.body.draftId}/deployments`);
+      expect(started.status).toBe(202);
+      await waitFor(
+        async () => {
+          const { body } = await api('GET', `v1/deployments/${started.body.deploymentId}`);
+          if (body.status !== 'Requested' && body.status !== 'Preparing' && body.status !== 'Committing')
+            return body.status === 'Committed' ? true : Promise.reject(new Error(body.status));
+          return undefined;
+        },
+        { timeoutMs: 60_000, what: 'the other deployment to commit' },
+      );
+
+      // Act
+      const run = await greco('apply', '-f', 'ask.yaml');
+
+      // Assess: rebased onto the other deployment's epoch, which is kept; the draft's change deployed.
+      expect(run.err).toContain(`Rebased draft`);
+      expect(run.err).toContain(`from epoch ${epochBefore} onto live epoch ${epochBefore + 1}: no conflicts`);
+      expect(run.code).toBe(0);
+      expect(run.out).toContain(`epoch ${epochBefore + 2} is live`);
+      const live = JSON.parse((await greco('--json', 'functions')).out);
+      const byName = new Map(live.functions.map((f: { name: string }) => [f.name, f]));
+      expect(byName.get('durations')).toMatchObject({ memoryMiB: 256 });
+      expect(byName.get('greeter')).toMatchObject({ environment: { GREETING: 'Hello', PUNCTUATION: '?' } });
+    }, 180_000);
+
+    it('refuses, without a terminal, an apply that deletes functions unless --yes: exits 1, says why, deploys nothing', async () => {
+      // Prepare: a model without durations.
+      const fleet = await readFile(join(fleetDir, 'ask.yaml'), 'utf8');
+      const start = fleet.indexOf('  durations:');
+      const end = fleet.indexOf('  greeter:');
+      await writeFile(join(fleetDir, 'fewer.yaml'), fleet.slice(0, start) + fleet.slice(end));
+      const before = JSON.parse((await greco('--json', 'deployments')).out).deployments.length as number;
+      const epoch = JSON.parse((await greco('--json', 'functions')).out).epoch as number;
+
+      // Act
+      const run = await greco('apply', '-f', 'fewer.yaml');
+
+      // Assess
+      expect(run.code).toBe(1);
+      expect(run.out).toContain('- durations');
+      expect(run.err).toMatch(
+        /^greco: the plan deletes 1 function\(s\): durations; nothing was deployed: run greco apply --yes/m,
+      );
+      expect(JSON.parse((await greco('--json', 'deployments')).out).deployments).toHaveLength(before);
+      expect(JSON.parse((await greco('--json', 'functions')).out).epoch).toBe(epoch);
+    }, 60_000);
+
+    it('asks on a terminal before deploying a plan that deletes functions, and a "no" deploys nothing', async () => {
+      // Prepare: a terminal that answers no.
+      const questions: string[] = [];
+      let err = '';
+      const epoch = JSON.parse((await greco('--json', 'functions')).out).epoch as number;
+
+      // Act
+      const code = await runCli(['--work-dir', workDir, 'apply', '-f', 'fewer.yaml'], {
+        io: {
+          out: () => {},
+          err: (t) => (err += t),
+          confirm: async (question) => {
+            questions.push(question);
+            return false;
+          },
+        },
+        cwd: fleetDir,
+        env: {},
+        pollIntervalMs: 100,
+      });
+
+      // Assess
+      expect(questions).toEqual(['the plan deletes 1 function(s): durations. Deploy?']);
+      expect(code).toBe(1);
+      expect(err).toContain('Not deployed: nothing changed.');
+      expect(JSON.parse((await greco('--json', 'functions')).out).epoch).toBe(epoch);
+    }, 60_000);
+  });
 });

@@ -75,8 +75,11 @@ export interface DeploymentsHarness {
   readonly steps: DeploymentSteps;
   /** Every event put on the bus so far, in order. */
   readonly events: EventBridgeEvent[];
-  /** Calls the route's handler (deployments, drafts, functions, audit) as API Gateway would. */
-  call(init: HttpApiEventInit, options?: { sfn?: SFNClient }): Promise<ApiAnswer>;
+  /**
+   * Calls the route's handler (deployments, drafts, functions, audit) as API Gateway would;
+   * `sfn` and `twoPersonRule` configure the deployments API for this call.
+   */
+  call(init: HttpApiEventInit, options?: { sfn?: SFNClient; twoPersonRule?: boolean }): Promise<ApiAnswer>;
   /** The steps over another bus (e.g. one that does not exist). */
   stepsOnBus(eventBusName: string): DeploymentSteps;
   /** Writes what the Lambda conductor records when it staged `name` at `version`. */
@@ -145,13 +148,14 @@ export async function startDeploymentsHarness(): Promise<DeploymentsHarness> {
       conductors,
     });
   const artifacts = new ArtifactStore({ client: s3, bucket: snapshotsBucket });
-  const handlersFor = (client: SFNClient): Record<string, Handler> => ({
+  const handlersFor = (client: SFNClient, twoPersonRule = false): Record<string, Handler> => ({
     deployments: apiHandler(
       deploymentsRoutes({
         stores,
         sfn: client,
         stateMachineArn: stateMachineArn as string,
         managedPrefix: 'greco',
+        twoPersonRule,
       }),
     ) as unknown as Handler,
     drafts: apiHandler(
@@ -187,7 +191,10 @@ export async function startDeploymentsHarness(): Promise<DeploymentsHarness> {
     events,
     async call(init, options = {}) {
       const path = init.routeKey.split(' ')[1] ?? '';
-      const group = options.sfn === undefined ? handlers : handlersFor(options.sfn);
+      const group =
+        options.sfn === undefined && options.twoPersonRule === undefined
+          ? handlers
+          : handlersFor(options.sfn ?? sfn, options.twoPersonRule);
       const handler =
         path.endsWith('/deployments') || path.startsWith('/v1/deployments')
           ? group.deployments

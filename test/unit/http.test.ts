@@ -312,6 +312,7 @@ describe('path parameters', () => {
       'DELETE /v1/drafts/{id}/functions/{name} id',
       'DELETE /v1/drafts/{id}/functions/{name} name',
       'GET /v1/drafts/{id}/plan id',
+      'POST /v1/drafts/{id}/rebase id',
       'POST /v1/drafts/{id}/deployments id',
       'GET /v1/deployments/{id} id',
     ]);

@@ -1,4 +1,5 @@
-import { NotFoundError } from '../../../domain/errors.ts';
+import { NotFoundError, ValidationError } from '../../../domain/errors.ts';
+import { isObject } from '../../../domain/objects.ts';
 import { deploymentIdPattern, parseIdempotencyKey } from '../../deployments/ids.ts';
 import { type DeploymentRequestDeps, requestDeployment } from '../../deployments/request.ts';
 import { deploymentView } from '../../deployments/view.ts';
@@ -27,9 +28,15 @@ export type DeploymentsRoutesDeps = DeploymentRequestDeps;
  * | `GET /v1/deployments?limit=&cursor=` | viewer | `{ deployments, nextCursor? }`, newest first; `limit` 1–100, default 25 |
  * | `GET /v1/deployments/{id}` | viewer | the deployment with `functions` (per-function results) |
  *
- * POST errors: 404 no such draft; 412 stale `If-Match`; 409 `deployment-in-progress` (naming
- * the deployment in flight), `nothing-to-deploy` (the draft equals the live model) or
- * `conflict` (the draft was deployed already); 503 with `Retry-After` when the deployment is
+ * The POST body is optional: `{ planHash }`, the `planHash` of the plan reviewed
+ * (`GET /v1/drafts/{id}/plan`).
+ *
+ * POST errors: 400 a malformed body; 403 `two-person-rule` (when on: the caller last edited the
+ * draft); 404 no such draft; 412 stale `If-Match`, or `plan-changed` (the plan no longer hashes
+ * to `planHash`); 409 `deployment-in-progress` (naming the deployment in flight), `stale-draft`
+ * (the draft's base epoch is not live: the answer carries the plan against the live epoch),
+ * `nothing-to-deploy` (the draft equals the live model) or `conflict` (the draft was deployed
+ * already); 503 with `Retry-After` when the deployment is
  * recorded but its execution could not be started: the same request again starts it.
  */
 export function deploymentsRoutes(deps: DeploymentsRoutesDeps): Routes {
@@ -41,11 +48,13 @@ export function deploymentsRoutes(deps: DeploymentsRoutesDeps): Routes {
       async handle(request) {
         const idempotencyKey = parseIdempotencyKey(request.headers['idempotency-key']);
         const expected = parseIfMatch(request.headers['if-match']);
+        const planHash = planHashOf(request.body);
         const record = await requestDeployment(deps, {
           workspace: request.caller.workspace,
           draftId: request.params.id ?? '',
           ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
           ...(expected === undefined ? {} : { expected }),
+          ...(planHash === undefined ? {} : { planHash }),
           context: { actor: request.caller.actor, requestId: request.requestId },
         });
         return jsonResponse(202, deploymentView(record), {
@@ -81,4 +90,22 @@ export function deploymentsRoutes(deps: DeploymentsRoutesDeps): Routes {
       },
     },
   };
+}
+
+/** A plan hash: SHA-256 in lowercase hex (`planHash`, core/plan.ts). */
+const planHashPattern = /^[0-9a-f]{64}$/;
+
+/** The `planHash` of a deploy request's optional body. @throws ValidationError (400) */
+function planHashOf(body: unknown): string | undefined {
+  if (body === undefined) return undefined;
+  if (!isObject(body)) throw new ValidationError([{ field: '', message: 'must be a JSON object' }]);
+  const unknown = Object.keys(body).filter((key) => key !== 'planHash');
+  if (unknown.length > 0)
+    throw new ValidationError(unknown.map((field) => ({ field, message: 'is not a known field' })));
+  if (body.planHash === undefined) return undefined;
+  if (typeof body.planHash !== 'string' || !planHashPattern.test(body.planHash))
+    throw new ValidationError([
+      { field: 'planHash', message: 'must be 64 lowercase hexadecimal digits (SHA-256)' },
+    ]);
+  return body.planHash;
 }

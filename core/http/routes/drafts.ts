@@ -1,7 +1,7 @@
 import { ValidationError } from '../../../domain/errors.ts';
 import { isObject } from '../../../domain/objects.ts';
 import type { ArtifactStore } from '../../artifacts.ts';
-import { planChanges } from '../../plan.ts';
+import { planChanges, planHash } from '../../plan.ts';
 import { parseFunctionSpecInput, parseModelInput, type SpecContext } from '../../spec.ts';
 import type { DraftStore } from '../../store/drafts.ts';
 import type { LiveModels } from '../../store/snapshots.ts';
@@ -45,7 +45,12 @@ export interface DraftsRoutesDeps {
  * | `DELETE /v1/drafts/{id}` | 204 |
  * | `PUT /v1/drafts/{id}/functions/{name}` (body: one function) | `ETag`, `{ draft, function, created }` |
  * | `DELETE /v1/drafts/{id}/functions/{name}` | `ETag`, metadata |
- * | `GET /v1/drafts/{id}/plan` | `ETag`, `{ draftId, draftVersion, baseEpoch, liveEpoch, changes, summary }` |
+ * | `GET /v1/drafts/{id}/plan` | `ETag`, `{ draftId, draftVersion, baseEpoch, liveEpoch, changes, summary, planHash }` |
+ * | `POST /v1/drafts/{id}/rebase` | `ETag`, `{ draft, rebased, fromEpoch, liveEpoch }`; 409 `rebase-conflict` with `conflicts` |
+ *
+ * `planHash` is the SHA-256 of the change set's canonical JSON (`planHash`, core/plan.ts): a
+ * deployment request may carry it, and is refused (412) when the plan no longer hashes so.
+ * The rebase moves the draft onto the live epoch by a three-way merge (`DraftStore.rebaseDraft`).
  */
 export function draftsRoutes(deps: DraftsRoutesDeps): Routes {
   const { drafts, live: liveModels, artifacts } = deps;
@@ -204,8 +209,33 @@ export function draftsRoutes(deps: DraftsRoutesDeps): Routes {
             liveEpoch: live.epoch,
             changes: plan.changes,
             summary: plan.summary,
+            planHash: planHash(plan),
           },
           withETag(draft),
+        );
+      },
+    },
+
+    'POST /v1/drafts/{id}/rebase': {
+      role: 'editor',
+      params: { id: draftIdParam },
+      async handle(request) {
+        const expected = requireIfMatch(request.headers);
+        const result = await drafts.rebaseDraft(
+          request.caller.workspace,
+          draftId(request),
+          expected,
+          changeContext(request),
+        );
+        return jsonResponse(
+          200,
+          {
+            draft: result.draft,
+            rebased: result.rebased,
+            ...(result.fromEpoch === undefined ? {} : { fromEpoch: result.fromEpoch }),
+            liveEpoch: result.draft.baseEpoch,
+          },
+          withETag(result.draft),
         );
       },
     },
