@@ -57,7 +57,7 @@ module.exports = {
         'What cdk deploy ships (domain, hotpath, core, lambdas, lib, bin) imports nothing of the local cloud, the CLI, tests or benchmarks.',
       severity: 'error',
       from: { path: '^(domain|hotpath|core|lambdas|lib|bin)/' },
-      to: { path: '^(local|cli|bench|test|support)/' },
+      to: { path: '^(local|cli|bench|test|support|contracts)/' },
     },
     {
       name: 'local-imports-no-cli',
@@ -67,12 +67,20 @@ module.exports = {
       to: { path: '^cli/' },
     },
     {
-      name: 'cli-imports-only-the-local-state-contract',
+      name: 'cli-imports-no-local',
       comment:
-        'The CLI and the local cloud share one contract module: local/state.ts (the state file type and path).',
+        'The CLI and the local cloud share only contracts/ (the local state file type and where it is), never each other.',
       severity: 'error',
       from: { path: '^cli/' },
-      to: { path: '^local/', pathNot: '^local/state\\.ts$' },
+      to: { path: '^local/' },
+    },
+    {
+      name: 'contracts-import-nothing-of-the-repo',
+      comment:
+        'contracts/ are shared by tools that must not depend on each other; they import no folder of the repo.',
+      severity: 'error',
+      from: { path: '^contracts/' },
+      to: { path: '^(domain|hotpath|core|lambdas|lib|bin|local|cli|bench|test|support)/' },
     },
     {
       name: 'bench-imports-no-test',

@@ -5,7 +5,7 @@
  *
  * The work folder is `--work-dir`, else `$GRECO_WORK_DIR`, else the nearest `.greco` folder in
  * the current folder or above it, else the user-level state folder (`$GRECO_STATE_DIR`, else
- * `$XDG_STATE_HOME/greco`, else `~/.local/state/greco`; see local/state.ts). A running local
+ * `$XDG_STATE_HOME/greco`, else `~/.local/state/greco`; see contracts/local-state.ts). A running local
  * cloud's `local.json` is looked for in the work folder, then, unless the work folder was named
  * (`--work-dir`, `$GRECO_WORK_DIR`), in the user-level state folder, where `npm start` writes it
  * too: so `greco` finds the local cloud from any folder.
@@ -21,7 +21,7 @@ import {
   userStateDir,
   workDirName,
   workDirVariable,
-} from '../local/state.ts';
+} from '../contracts/local-state.ts';
 import { CliError } from './errors.ts';
 
 /** The stack output that holds the hot-path controller's URL (lib/data-plane-controller-stack.ts). */

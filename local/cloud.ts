@@ -19,6 +19,13 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
+import {
+  type LocalCloudEndpoints,
+  type LocalStack,
+  type LocalStateDocument,
+  stateFilePath,
+  workDirName,
+} from '../contracts/local-state.ts';
 import { Roles } from '../domain/roles.ts';
 import { startHttpApi } from './apigateway/index.ts';
 import { type CloudAssembly, readCloudAssembly, synthesize } from './deploy/assembly.ts';
@@ -46,13 +53,6 @@ import {
 } from './net.ts';
 import { startLocalIssuer } from './oidc.ts';
 import { startS3Emulator } from './s3/index.ts';
-import {
-  type LocalCloudEndpoints,
-  type LocalStack,
-  type LocalStateDocument,
-  stateFilePath,
-  workDirName,
-} from './state.ts';
 import { startStepFunctionsEmulator } from './stepfunctions/index.ts';
 
 /** The services of the local cloud that have a port of their own. */
@@ -158,7 +158,7 @@ export interface LocalCloudOptions {
   /**
    * Also write `local.json` into this folder (and remove it on close, if it is still this cloud's),
    * so that the CLI finds the local cloud from any folder: `npm start` passes the user-level state
-   * folder (`userStateDir()` of local/state.ts). Not written when `writeStateFile` is false.
+   * folder (`userStateDir()` of contracts/local-state.ts). Not written when `writeStateFile` is false.
    * @default - only in the work folder
    */
   readonly userStateDir?: string;

@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { chmod, copyFile, mkdir, readFile } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { credentialsFileName, userStateDir, workDirName } from '../contracts/local-state.ts';
 import {
   defaultPortBase,
   defaultProjectDir,
@@ -17,7 +18,6 @@ import {
   tokenCurl,
 } from './cloud.ts';
 import { localCredentials, localRegion } from './net.ts';
-import { credentialsFileName, userStateDir, workDirName } from './state.ts';
 
 const usage = `Usage: npm start -- [options]
 

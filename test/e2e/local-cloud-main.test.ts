@@ -11,9 +11,9 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LocalStateDocument } from '../../contracts/local-state.ts';
 import { defaultProjectDir, descendantProcesses, findFreePortBlock, portOffsets } from '../../local/cloud.ts';
 import { waitFor } from '../../local/net.ts';
-import type { LocalStateDocument } from '../../local/state.ts';
 
 const run = promisify(execFile);
 let dir: string;

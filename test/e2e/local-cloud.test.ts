@@ -6,6 +6,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LocalStateDocument } from '../../contracts/local-state.ts';
 import {
   descendantProcesses,
   type LocalCloud,
@@ -13,7 +14,6 @@ import {
   startLocalCloud,
 } from '../../local/cloud.ts';
 import { waitFor } from '../../local/net.ts';
-import type { LocalStateDocument } from '../../local/state.ts';
 
 let workDir: string;
 let cloud: LocalCloud;

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireLocalState, resolveWorkFolders } from '../../cli/context.ts';
 import { parseSince } from '../../cli/logs.ts';
-import { userStateDir } from '../../local/state.ts';
+import { userStateDir } from '../../contracts/local-state.ts';
 
 let root: string;
 
